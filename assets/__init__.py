@@ -1,0 +1,1 @@
+"""Dagster assets and asset checks, one module per stage. Thin: logic lives elsewhere."""

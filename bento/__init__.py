@@ -1,0 +1,1 @@
+"""The BentoML service and its serving helpers. Imports models/ only."""

@@ -1,0 +1,67 @@
+"""The dataset contract: which columns hold text, label and domain, and row identity.
+
+Column names are configuration (bring your own data); inside Driftwise every accepted row has
+the canonical columns below, plus whatever metadata columns the source file carried.
+"""
+
+import hashlib
+import re
+import unicodedata
+
+from pydantic import BaseModel, Field, model_validator
+
+# Canonical columns of an accepted row.
+ROW_ID = "row_id"
+TEXT = "text"
+LABEL = "label"
+DOMAIN = "domain"
+SPLIT = "split"
+BATCH = "batch"
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+class DatasetSpec(BaseModel):
+    """How to read a user's dataset. Every field has a default that fits the default data."""
+
+    text_column: str = Field("text", description="Column holding the text to classify.")
+    label_column: str | None = Field(
+        "label", description="Column holding the label; absent in a file = unlabelled batch."
+    )
+    domain_column: str | None = Field(
+        "domain", description="Optional column naming the source/domain (used for slices)."
+    )
+    labels: list[str] | None = Field(
+        default_factory=lambda: ["negative", "positive"],
+        description="Allowed labels (any number). None accepts any non-empty label.",
+    )
+    min_text_chars: int = Field(1, ge=1, description="Shorter texts (after strip) are rejected.")
+    max_text_chars: int = Field(5_000, ge=1, description="Longer texts are rejected.")
+    max_file_bytes: int = Field(512 * 2**20, ge=1, description="Larger files are refused whole.")
+
+    @model_validator(mode="after")
+    def _check(self) -> "DatasetSpec":
+        if self.max_text_chars < self.min_text_chars:
+            raise ValueError("max_text_chars must be >= min_text_chars")
+        if self.labels is not None:
+            if len(self.labels) < 2:
+                raise ValueError("a classifier needs at least two labels")
+            if len(set(self.labels)) != len(self.labels):
+                raise ValueError(f"duplicate labels in {self.labels}")
+        if self.label_column is not None and self.label_column == self.text_column:
+            raise ValueError("label_column and text_column must differ")
+        return self
+
+
+def normalise_text(text: str) -> str:
+    """The form used for identity: NFKC, case-folded, whitespace collapsed.
+
+    Why: "Great film!" and "great  film!" are the same example; counting them twice inflates
+    training data and leaks across the golden set.
+    """
+    return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def row_id(text: str) -> str:
+    """Content identity of a row: hash of its normalised text (16 hex chars)."""
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()[:16]

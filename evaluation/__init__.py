@@ -1,0 +1,1 @@
+"""Evaluation, drift, statistics and promotion policy. Pure: no dagster, no bentoml."""

@@ -1,0 +1,1 @@
+"""Lightning modules, nets, datamodules, training, export and inference. No dagster/bentoml."""

@@ -1,0 +1,1 @@
+"""Plain nn.Module nets used by the Lightning modules."""
