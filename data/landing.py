@@ -1,0 +1,61 @@
+"""The landing zone: where batch files arrive, and how a file becomes a batch id.
+
+A batch id is `<safe file stem>-<first 12 hex of the file's sha256>`: readable in the UI,
+and content-addressed so that re-landing the same bytes (under any name) is recognised.
+"""
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from data.readers import SUPPORTED_SUFFIXES
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def batch_id_for(path: Path, sha256: str | None = None) -> str:
+    stem = _UNSAFE.sub("_", path.stem).strip("._-")[:60] or "batch"
+    return f"{stem}-{(sha256 or file_sha256(path))[:12]}"
+
+
+def content_hash_of(batch_id: str) -> str:
+    return batch_id.rsplit("-", 1)[-1]
+
+
+def landed_files(landing: Path) -> list[Path]:
+    """Files ready for ingestion: supported suffix, not hidden, not a partial write."""
+    if not landing.exists():
+        return []
+    return sorted(
+        p for p in landing.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES
+    )
+
+
+def find_landed(landing: Path, batch_id: str) -> Path:
+    """The landed file behind a batch id (matching name *and* content)."""
+    for path in landed_files(landing):
+        if batch_id_for(path) == batch_id:
+            return path
+    raise FileNotFoundError(f"no file in {landing} matches batch {batch_id!r} (moved or changed?)")
+
+
+def land_frame(df: pd.DataFrame, landing: Path, name: str) -> Path:
+    """Write a CSV into the landing zone atomically (a sensor never sees half a file)."""
+    landing.mkdir(parents=True, exist_ok=True)
+    final = landing / name
+    tmp = landing / f".{name}.tmp"
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, final)
+    return final

@@ -1,0 +1,155 @@
+"""The DVC data registry: a git repo + DVC remote holding every accepted batch and snapshot.
+
+Each write is one git commit and one tag (`batch/<id>`, `snapshot/<hash>`), so any past table
+can be read back by tag with `dvc.api` — the lineage models carry. Writers are serialised
+with a file lock, and every write starts by discarding uncommitted leftovers of a crashed
+writer: a tag either exists with its data pushed, or nothing of that write is visible.
+"""
+
+import contextlib
+import io
+import logging
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from filelock import FileLock
+
+log = logging.getLogger(__name__)
+
+_GIT_IDENTITY = ["-c", "user.name=driftwise", "-c", "user.email=driftwise@localhost"]
+
+
+class RegistryError(RuntimeError):
+    """A registry operation failed; the message carries git/dvc's own words."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    tag: str
+    rev: str
+    path: str
+
+
+class DataRegistry:
+    """A DVC registry rooted at `root`, pushing to `remote_url` (default: a local folder).
+
+    Args:
+        root: the registry's git work tree (created on first use).
+        remote_url: DVC remote (`s3://…`, `gs://…`, or a path). Kept in `.dvc/config.local`
+            so it is visible at every past tag (STACK_NOTES: config committed after a tag is
+            invisible at that tag).
+    """
+
+    def __init__(self, root: Path, remote_url: str | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.remote_url = remote_url or str(self.root.parent / "dvc-remote")
+        self._lock = FileLock(str(self.root.parent / f".{self.root.name}.lock"))
+
+    def locked(self) -> FileLock:
+        """The writer lock (re-entrant): hold it across read-validate-commit sequences."""
+        return self._lock
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def _git(self, *args: str) -> str:
+        proc = subprocess.run(
+            ["git", *_GIT_IDENTITY, "-C", str(self.root), *args],
+            capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            raise RegistryError(f"git {' '.join(args)}: {proc.stderr.strip()}")
+        return proc.stdout.strip()
+
+    def _repo(self):  # type: ignore[no-untyped-def]
+        from dvc.repo import Repo
+
+        # DVC logs CLI hints ("To track the changes with git, run: ...") at INFO; we do the
+        # git side ourselves, so they are noise in Dagster's logs.
+        logging.getLogger("dvc").setLevel(logging.WARNING)
+        return Repo(str(self.root))
+
+    def ensure(self) -> None:
+        """Create the registry if needed (idempotent) and make sure the remote is configured."""
+        with self._lock:
+            self._ensure_unlocked()
+
+    def _ensure_unlocked(self) -> None:
+        os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+        from dvc.repo import Repo
+
+        logging.getLogger("dvc").setLevel(logging.WARNING)
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not (self.root / ".git").exists():
+            self._git("init", "-q", "-b", "main")
+        if not (self.root / ".dvc").exists():
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                repo = Repo.init(str(self.root))
+            with repo.config.edit("repo") as cfg:
+                cfg["core"]["analytics"] = False
+                cfg["core"]["check_update"] = False
+            self._git("add", "-A")
+            self._git("commit", "-q", "-m", "Initialise Driftwise data registry")
+        repo = self._repo()
+        with repo.config.edit("local") as cfg:
+            cfg["remote"]["storage"] = {"url": self.remote_url}
+            cfg["core"]["remote"] = "storage"
+
+    def _recover(self) -> None:
+        """Discard what a crashed writer left uncommitted (ignored files, the DVC cache, stay)."""
+        if self._git("status", "--porcelain"):
+            log.warning("data registry had uncommitted changes from an interrupted write; discarding")
+            self._git("reset", "-q", "--hard", "HEAD")
+            self._git("clean", "-q", "-fd")
+
+    # -- writes -------------------------------------------------------------------------------
+    def commit_table(self, relpath: str, df: pd.DataFrame, tag: str, message: str) -> Commit:
+        """Write `df` as Parquet at `relpath`, DVC-track it, commit, tag `tag`, push the data.
+
+        Idempotent: if `tag` already exists nothing is written and the existing commit returns.
+        """
+        with self._lock:
+            self._ensure_unlocked()
+            self._recover()
+            if self.has_tag(tag):
+                return Commit(tag=tag, rev=self._git("rev-list", "-n", "1", tag), path=relpath)
+            target = self.root / relpath
+            target.parent.mkdir(parents=True, exist_ok=True)
+            df.to_parquet(target, index=False)
+            repo = self._repo()
+            with contextlib.redirect_stdout(io.StringIO()):
+                repo.add([str(target)])
+            # Push before the tag exists: a tag must never point at data the remote lacks.
+            repo.push()
+            self._git("add", "-A")
+            self._git("commit", "-q", "-m", message)
+            self._git("tag", tag)
+            return Commit(tag=tag, rev=self._git("rev-parse", "HEAD"), path=relpath)
+
+    # -- reads --------------------------------------------------------------------------------
+    def has_tag(self, tag: str) -> bool:
+        if not (self.root / ".git").exists():
+            return False
+        return bool(self._git("tag", "--list", tag))
+
+    def tags(self, prefix: str = "") -> list[str]:
+        """Tags in creation order (oldest first)."""
+        if not (self.root / ".git").exists():
+            return []
+        out = self._git("tag", "--list", f"{prefix}*", "--sort=creatordate")
+        return [t for t in out.splitlines() if t]
+
+    def read_table(self, relpath: str, rev: str) -> pd.DataFrame:
+        """Read a table as it was at `rev` (a tag), through the DVC API (cache or remote)."""
+        import dvc.api
+
+        payload = dvc.api.read(
+            relpath, repo=str(self.root), rev=rev, mode="rb",
+            remote_config={"url": self.remote_url},
+        )
+        return pd.read_parquet(io.BytesIO(payload))
+
+    def workspace_tables(self, folder: str) -> list[Path]:
+        """Parquet files under `folder` at HEAD (the work tree), sorted by name."""
+        return sorted((self.root / folder).glob("*.parquet"))

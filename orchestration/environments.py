@@ -1,0 +1,44 @@
+"""Resource sets per environment, chosen in one place.
+
+local: everything embedded under the runtime home (SQLite, a local DVC remote).
+prod:  the same resources pointed at real services through environment variables
+       (e.g. DRIFTWISE_DVC_REMOTE_URL=s3://bucket/driftwise), never hard-coded secrets.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+
+from orchestration.resources import DataRegistryResource, DatasetResource, RuntimeHomeResource
+from orchestration.settings import DriftwiseSettings
+
+
+def _local(settings: DriftwiseSettings) -> dict[str, Any]:
+    return {
+        "home": RuntimeHomeResource(path=str(settings.root)),
+        "registry": DataRegistryResource(
+            root=str(settings.registry), remote_url=settings.dvc_remote_url
+        ),
+        "dataset": DatasetResource.from_spec(settings.dataset),
+    }
+
+
+def _prod(settings: DriftwiseSettings) -> dict[str, Any]:
+    resources = _local(settings)
+    resources["registry"] = DataRegistryResource(
+        root=str(settings.registry), remote_url=dg.EnvVar("DRIFTWISE_DVC_REMOTE_URL")
+    )
+    return resources
+
+
+RESOURCE_SETS: dict[str, Callable[[DriftwiseSettings], dict[str, Any]]] = {
+    "local": _local,
+    "prod": _prod,
+}
+
+
+def get_resources(settings: DriftwiseSettings) -> dict[str, Any]:
+    if settings.env not in RESOURCE_SETS:
+        raise ValueError(f"DRIFTWISE_ENV={settings.env!r}; expected one of {list(RESOURCE_SETS)}")
+    return RESOURCE_SETS[settings.env](settings)

@@ -1,0 +1,64 @@
+"""One ConfigurableResource per external system. Typed fields; secrets only via EnvVar."""
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from data.registry import DataRegistry
+from data.schema import DatasetSpec
+
+
+class RuntimeHomeResource(dg.ConfigurableResource):
+    """The runtime home's folders: landing zone, quarantine, reports, caches."""
+
+    path: str = Field(description="Absolute path of $DRIFTWISE_HOME.")
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+
+class DataRegistryResource(dg.ConfigurableResource):
+    """The DVC data registry (git repo + DVC remote)."""
+
+    root: str = Field(description="Registry work tree.")
+    remote_url: str | None = Field(None, description="DVC remote URL; default a local folder.")
+
+    def registry(self) -> DataRegistry:
+        return DataRegistry(Path(self.root), self.remote_url)
+
+
+class DatasetResource(dg.ConfigurableResource):
+    """Which columns mean what in landed files (bring your own data by config)."""
+
+    text_column: str = "text"
+    label_column: str | None = "label"
+    domain_column: str | None = "domain"
+    labels: list[str] | None = None
+    min_text_chars: int = 1
+    max_text_chars: int = 5_000
+    max_file_bytes: int = 512 * 2**20
+
+    @classmethod
+    def from_spec(cls, spec: DatasetSpec) -> "DatasetResource":
+        return cls(**spec.model_dump())
+
+    def spec(self) -> DatasetSpec:
+        return DatasetSpec(**self.model_dump())

@@ -1,0 +1,82 @@
+"""One typed settings object for the whole platform (env prefix `DRIFTWISE_`).
+
+Sources, highest priority first: environment variables (`DRIFTWISE_HOME`,
+`DRIFTWISE_DATASET__TEXT_COLUMN`, … nested with `__`), then `driftwise.toml` in the working
+directory, then the defaults below (the embedded, offline setup). Nothing is read at import:
+call `load_settings()`.
+"""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from data.schema import DatasetSpec
+
+
+class DriftwiseSettings(BaseSettings):
+    """Where state lives and what the data looks like."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DRIFTWISE_",
+        env_nested_delimiter="__",
+        toml_file="driftwise.toml",
+        extra="forbid",
+    )
+
+    env: str = Field("local", description="Resource set: 'local' (embedded) or 'prod'.")
+    home: Path = Field(Path(".driftwise"), description="Runtime home: all state lives here.")
+    dvc_remote_url: str | None = Field(
+        None, description="DVC remote (s3://, gs://, path). Default: <home>/dvc-remote."
+    )
+    dataset: DatasetSpec = Field(default_factory=DatasetSpec)
+    sensor_interval_s: int = Field(15, ge=1, description="How often the landing sensor looks.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    # Derived locations (one place that knows the layout of the runtime home).
+    @property
+    def root(self) -> Path:
+        return self.home.resolve()
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def registry(self) -> Path:
+        return self.root / "registry"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+
+def load_settings() -> DriftwiseSettings:
+    return DriftwiseSettings()
