@@ -30,8 +30,9 @@ def golden_set(context: dg.AssetExecutionContext, registry: DataRegistryResource
     cells = golden.frame.groupby([DOMAIN, LABEL]).size()
     context.log.info("golden set %s: %d rows, tag %s", golden.version, len(golden.frame), tag)
     return dg.Output(
-        GoldenRef(version=golden.version, sha256=golden.sha256, tag=commit.tag,
-                  rows=len(golden.frame)),
+        GoldenRef(
+            version=golden.version, sha256=golden.sha256, tag=commit.tag, rows=len(golden.frame)
+        ),
         metadata={
             "version": golden.version,
             "sha256": golden.sha256,

@@ -95,13 +95,21 @@ def training_snapshot(
     snapshot = build_snapshot(batches, exclude_row_ids=golden["row_id"])
     sha = content_hash(snapshot)
     commit = reg.commit_table(
-        SNAPSHOT_PATH, snapshot, tag=f"{SNAPSHOT_TAG_PREFIX}{sha[:12]}",
+        SNAPSHOT_PATH,
+        snapshot,
+        tag=f"{SNAPSHOT_TAG_PREFIX}{sha[:12]}",
         message=f"Training snapshot {sha[:12]}: {len(snapshot)} rows from {len(batches)} batches",
     )
     per_split = {str(k): int(v) for k, v in snapshot[SPLIT].value_counts().items()}
     per_label = {str(k): int(v) for k, v in snapshot[LABEL].value_counts().items()}
-    ref = SnapshotRef(tag=commit.tag, sha256=sha, path=SNAPSHOT_PATH, rows=len(snapshot),
-                      per_split=per_split, per_label=per_label)
+    ref = SnapshotRef(
+        tag=commit.tag,
+        sha256=sha,
+        path=SNAPSHOT_PATH,
+        rows=len(snapshot),
+        per_split=per_split,
+        per_label=per_label,
+    )
     context.log.info("snapshot %s: %d rows", commit.tag, len(snapshot))
     by_domain = snapshot.groupby([DOMAIN, LABEL], dropna=False).size().rename("rows").to_frame()
     return dg.Output(
@@ -130,10 +138,18 @@ def check_golden_disjoint(
     overlap = golden_overlap(snapshot, golden["row_id"])
     return dg.AssetCheckResult(
         passed=not overlap,
-        metadata={"overlapping_rows": len(overlap), "threshold": 0,
-                  "examples": dg.MetadataValue.json(overlap[:10])},
+        metadata={
+            "overlapping_rows": len(overlap),
+            "threshold": 0,
+            "examples": dg.MetadataValue.json(overlap[:10]),
+        },
     )
 
 
-__all__ = ["batch_partitions", "check_golden_disjoint", "golden_set", "ingested_batch",
-           "training_snapshot"]
+__all__ = [
+    "batch_partitions",
+    "check_golden_disjoint",
+    "golden_set",
+    "ingested_batch",
+    "training_snapshot",
+]

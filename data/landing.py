@@ -38,7 +38,8 @@ def landed_files(landing: Path) -> list[Path]:
     if not landing.exists():
         return []
     return sorted(
-        p for p in landing.iterdir()
+        p
+        for p in landing.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES
     )
 

@@ -73,8 +73,11 @@ def _read_delimited(text: str, delimiter: str) -> RawBatch:
             if len(row) != len(header):
                 raw = delimiter.join(row)
                 batch.rejected.append(
-                    (reader.line_num, raw,
-                     f"malformed_row: {len(row)} fields, header has {len(header)}")
+                    (
+                        reader.line_num,
+                        raw,
+                        f"malformed_row: {len(row)} fields, header has {len(header)}",
+                    )
                 )
                 continue
             batch.records.append(dict(zip(header, row, strict=True)))
@@ -98,7 +101,9 @@ def _read_jsonl(text: str) -> RawBatch:
             rejected.append((lineno, line, f"malformed_json: {exc.msg}"))
             continue
         if not isinstance(obj, dict):
-            rejected.append((lineno, line, f"malformed_json: expected an object, got {type(obj).__name__}"))
+            rejected.append(
+                (lineno, line, f"malformed_json: expected an object, got {type(obj).__name__}")
+            )
             continue
         for key in obj:
             if key not in columns:
@@ -113,8 +118,10 @@ def _read_parquet(payload: bytes) -> RawBatch:
     except Exception as exc:  # pyarrow raises several types for a corrupt file
         raise UnreadableFile(f"unreadable Parquet: {exc}") from exc
     df = df.astype(object).where(df.notna(), None)
-    records = [{k: None if v is None else str(v) for k, v in rec.items()}
-               for rec in df.to_dict(orient="records")]
+    records = [
+        {k: None if v is None else str(v) for k, v in rec.items()}
+        for rec in df.to_dict(orient="records")
+    ]
     return RawBatch(columns=[str(c) for c in df.columns], records=records)
 
 
@@ -122,7 +129,9 @@ def read_file(path: Path, encoding: str = "utf-8", max_bytes: int = 512 * 2**20)
     """Parse one landed file by its suffix. Raises `UnreadableFile` for whole-file failures."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise UnreadableFile(f"unsupported file type {suffix!r}; expected one of {SUPPORTED_SUFFIXES}")
+        raise UnreadableFile(
+            f"unsupported file type {suffix!r}; expected one of {SUPPORTED_SUFFIXES}"
+        )
     size = path.stat().st_size
     if size == 0:
         raise UnreadableFile("empty file (0 bytes)")

@@ -56,7 +56,9 @@ class DataRegistry:
     def _git(self, *args: str) -> str:
         proc = subprocess.run(
             ["git", *_GIT_IDENTITY, "-C", str(self.root), *args],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             raise RegistryError(f"git {' '.join(args)}: {proc.stderr.strip()}")
@@ -84,7 +86,10 @@ class DataRegistry:
         if not (self.root / ".git").exists():
             self._git("init", "-q", "-b", "main")
         if not (self.root / ".dvc").exists():
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+            ):
                 repo = Repo.init(str(self.root))
             with repo.config.edit("repo") as cfg:
                 cfg["core"]["analytics"] = False
@@ -99,7 +104,9 @@ class DataRegistry:
     def _recover(self) -> None:
         """Discard what a crashed writer left uncommitted (ignored files, the DVC cache, stay)."""
         if self._git("status", "--porcelain"):
-            log.warning("data registry had uncommitted changes from an interrupted write; discarding")
+            log.warning(
+                "data registry had uncommitted changes from an interrupted write; discarding"
+            )
             self._git("reset", "-q", "--hard", "HEAD")
             self._git("clean", "-q", "-fd")
 
@@ -145,7 +152,10 @@ class DataRegistry:
         import dvc.api
 
         payload = dvc.api.read(
-            relpath, repo=str(self.root), rev=rev, mode="rb",
+            relpath,
+            repo=str(self.root),
+            rev=rev,
+            mode="rb",
             remote_config={"url": self.remote_url},
         )
         return pd.read_parquet(io.BytesIO(payload))

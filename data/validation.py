@@ -51,9 +51,7 @@ def _metadata_name(column: str) -> str:
     return f"meta_{column}" if column in CANONICAL else column
 
 
-def _reject_reason(
-    record: dict[str, str | None], spec: DatasetSpec, labelled: bool
-) -> str | None:
+def _reject_reason(record: dict[str, str | None], spec: DatasetSpec, labelled: bool) -> str | None:
     text = record.get(spec.text_column)
     if text is None:
         return "missing_text"
@@ -115,15 +113,22 @@ def validate_batch(
             # Oversized texts are cut in the quarantine copy only: the source file itself is kept
             # in the landing zone, so nothing is lost.
             quarantined.append(
-                (index, reason, json.dumps({k: (v[:2000] if v else v) for k, v in record.items()},
-                                           ensure_ascii=False))
+                (
+                    index,
+                    reason,
+                    json.dumps(
+                        {k: (v[:2000] if v else v) for k, v in record.items()}, ensure_ascii=False
+                    ),
+                )
             )
             continue
         seen.add(rid)
         row: dict[str, str | None] = {
             ROW_ID: rid,
             TEXT: text,
-            LABEL: (record[spec.label_column] or "").strip() if labelled and spec.label_column else None,
+            LABEL: (record[spec.label_column] or "").strip()
+            if labelled and spec.label_column
+            else None,
             DOMAIN: record.get(spec.domain_column) if spec.domain_column else None,
             BATCH: batch_id,
         }

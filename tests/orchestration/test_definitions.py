@@ -1,0 +1,69 @@
+"""Definitions load; settings come from env and driftwise.toml; offline switches agree.
+
+Touches no services: loads the code location as Dagster would, in-process.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from pydantic import ValidationError
+
+from orchestration import offline
+from orchestration.definitions import build_definitions
+from orchestration.environments import get_resources
+from orchestration.settings import DriftwiseSettings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_definitions_load(home: Path):
+    defs = build_definitions(DriftwiseSettings())
+    dg.Definitions.validate_loadable(defs)
+    assert {j.name for j in defs.jobs} >= {"ingest", "snapshot"}
+    assert defs.resolve_job_def("ingest").partitions_def is not None
+    graph = defs.resolve_asset_graph()
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
+        "golden_set",
+        "ingested_batch",
+        "training_snapshot",
+    }
+
+
+def test_settings_env_and_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "driftwise.toml").write_text(
+        'home = "state"\n[dataset]\ntext_column = "body"\nlabels = ["a", "b", "c"]\n'
+    )
+    monkeypatch.delenv("DRIFTWISE_HOME", raising=False)
+    settings = DriftwiseSettings()
+    assert settings.root == tmp_path / "state"
+    assert settings.dataset.text_column == "body"
+    assert settings.dataset.labels == ["a", "b", "c"]
+    monkeypatch.setenv("DRIFTWISE_DATASET__TEXT_COLUMN", "review")
+    assert DriftwiseSettings().dataset.text_column == "review"  # env beats the file
+
+
+def test_bad_settings_fail_clearly(monkeypatch: pytest.MonkeyPatch, home: Path):
+    monkeypatch.setenv("DRIFTWISE_DATASET__LABELS", '["only-one"]')
+    with pytest.raises(ValidationError, match="at least two labels"):
+        DriftwiseSettings()
+    monkeypatch.delenv("DRIFTWISE_DATASET__LABELS")
+    monkeypatch.setenv("DRIFTWISE_ENV", "staging")
+    with pytest.raises(ValueError, match="expected one of"):
+        get_resources(DriftwiseSettings())
+    monkeypatch.setenv("DRIFTWISE_UNKNOWN_KNOB", "1")  # unknown env vars are ignored, not fatal
+    monkeypatch.setenv("DRIFTWISE_ENV", "prod")
+    assert get_resources(DriftwiseSettings())["registry"].remote_url is not None
+
+
+def test_dotenv_for_dagster_dev_matches_offline_switches():
+    pairs = dict(
+        line.split("=", 1)
+        for line in (REPO / ".env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert pairs == offline.OFFLINE_ENV
+    makefile = (REPO / "Makefile").read_text()
+    for key, value in offline.OFFLINE_ENV.items():
+        assert f"export {key} := {value}" in makefile
