@@ -1,5 +1,7 @@
 """Ingestion: landed files -> validated, quarantined, DVC-versioned batches -> snapshot."""
 
+from typing import Any
+
 import dagster as dg
 import pandas as pd
 
@@ -41,7 +43,7 @@ def ingested_batch(
     path = find_landed(home.landing, context.partition_key)
     report = ingest_file(path, dataset.spec(), registry.registry(), home.quarantine)
     context.log.info("%s: %s", report.batch_id, report.status)
-    metadata = {
+    metadata: dict[str, Any] = {
         "status": report.status,
         "source": dg.MetadataValue.path(report.source),
         "rows_received": report.received,

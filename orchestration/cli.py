@@ -133,10 +133,11 @@ def run(
             limit=1,
         ).records
         if not event:
-            raise typer.Exit(
-                f"no materialisation for batch {batch_id}; runs: "
+            console.print(
+                f"[red]no materialisation for batch {batch_id}; runs: "
                 f"{[r.status.value for r in runs]} (see the Dagster UI)"
             )
+            raise typer.Exit(1)
         md = event[0].asset_materialization.metadata  # type: ignore[union-attr]
         rows.append(
             {
