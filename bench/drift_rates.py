@@ -1,0 +1,226 @@
+"""False-positive and detection rates of the drift check on the default data (VADER domains).
+
+For each seed: the movie pool (minus the rows a champion was trained on) is split into two
+disjoint random halves. Reference = half A. Current = half B (same distribution: every
+"drift" is a false positive) or the whole tweets / amazon / nyt pool (real domain shift:
+"drift" is a detection). `check_drift` then draws equal seeded subsamples of `n` rows per
+side. The rate per signal and for the combined verdict is the share of seeds that flagged drift.
+
+The champion (for the prediction signal) is a logistic regression on frozen MiniLM embeddings
+trained on a fixed set of movie rows that never enter a drift sample, so its predictions are
+out-of-sample on both sides. Embeddings are computed once per domain pool with MiniLM and
+cached under $DRIFTWISE_HOME/cache as .npy keyed by a hash of the texts.
+
+Usage: python bench/drift_rates.py [--seeds 50] [--fp-seeds 200] [--sizes 100,300,1000]
+"""
+
+import argparse
+import hashlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # run as a script: make the project importable
+    sys.path.insert(0, str(REPO_ROOT))
+
+# Bumped whenever the encoder or its pooling changes, so stale vectors are never reused.
+ENCODER_ID = "all-MiniLM-L6-v2/mean-pool/max128"
+DOMAINS = ("movies", "tweets", "amazon", "nyt")
+SIGNAL_ROWS = ("text", "descriptors", "embedding", "prediction")
+COMPARISONS = ("movies", "tweets", "amazon", "nyt")
+CHAMPION_ROWS = 2000
+
+log = logging.getLogger("bench.drift_rates")
+
+
+def cache_dir() -> Path:
+    """The runtime home's cache folder (where the data wheel lives too)."""
+    return Path(os.environ.get("DRIFTWISE_HOME", REPO_ROOT / ".driftwise")) / "cache"
+
+
+def pool_key(texts: Sequence[str]) -> str:
+    """Content hash of an ordered text pool (+ the encoder id)."""
+    digest = hashlib.sha256(ENCODER_ID.encode())
+    for text in texts:
+        digest.update(b"\x1f")
+        digest.update(text.encode("utf-8"))
+    return digest.hexdigest()[:24]
+
+
+def cached_embeddings(
+    texts: Sequence[str], embed: Callable[[list[str]], np.ndarray] | None = None
+) -> np.ndarray:
+    """Embeddings of `texts`, computed once per pool and cached as .npy keyed by its hash."""
+    path = cache_dir() / f"minilm-{pool_key(texts)}.npy"
+    if path.exists():
+        vectors = np.load(path)
+        if vectors.shape[0] == len(texts):
+            return vectors
+    if embed is None:
+        from models.components.encoder import MiniLMEncoder
+
+        embed = MiniLMEncoder().embed
+    log.info("embedding %d texts (cached to %s)", len(texts), path)
+    vectors = np.asarray(embed(list(texts)), dtype=np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, vectors)
+    tmp.replace(path)  # atomic: a killed run never leaves a truncated cache file
+    return vectors
+
+
+class Pool:
+    """One domain's texts with embeddings and the champion's predictions."""
+
+    def __init__(self, texts: list[str], labels: np.ndarray, vectors: np.ndarray) -> None:
+        self.texts = texts
+        self.labels = labels
+        self.vectors = vectors
+        self.pred: np.ndarray = np.empty(0)
+        self.conf: np.ndarray = np.empty(0)
+
+    def sample(self, rows: np.ndarray):  # -> DriftSample (import deferred: offline first)
+        from evaluation.drift import DriftSample
+
+        return DriftSample(
+            texts=[self.texts[i] for i in rows],
+            predicted_labels=list(self.pred[rows]),
+            confidence=self.conf[rows],
+            embeddings=self.vectors[rows],
+        )
+
+
+def load_pools() -> tuple[dict[str, Pool], np.ndarray]:
+    """Domain pools with cached embeddings + champion predictions; movie rows left to sample."""
+    from sklearn.linear_model import LogisticRegression
+
+    from data.vader import fetch_wheel, load_vader
+
+    df = load_vader(fetch_wheel(cache_dir()))
+    pools: dict[str, Pool] = {}
+    for domain in DOMAINS:
+        part = df[df["domain"] == domain]
+        texts = part["text"].tolist()
+        pools[domain] = Pool(texts, part["label"].to_numpy(), cached_embeddings(texts))
+    movies = pools["movies"]
+    order = np.random.default_rng(12345).permutation(len(movies.texts))
+    train, rest = order[:CHAMPION_ROWS], np.sort(order[CHAMPION_ROWS:])
+    champion = LogisticRegression(max_iter=2000).fit(movies.vectors[train], movies.labels[train])
+    for pool in pools.values():
+        proba = champion.predict_proba(pool.vectors)
+        pool.pred = champion.classes_[proba.argmax(1)]
+        pool.conf = proba.max(1)
+    return pools, rest
+
+
+def run(seeds: int, fp_seeds: int, sizes: list[int]) -> dict[int, dict[str, list[dict]]]:
+    """flags[n][comparison] = one row per seed: {signal: drifted, "p": {signal: p}, ...}.
+
+    Seeds below `seeds` run all four comparisons; further seeds up to `fp_seeds` run only
+    movies/movies, because a false-positive rate near 1% needs hundreds of draws to pin down.
+    """
+    from evaluation.drift import check_drift
+    from evaluation.drift_config import DriftConfig
+
+    pools, movie_rows = load_pools()
+    out: dict[int, dict[str, list[dict]]] = {}
+    for n in sizes:
+        out[n] = {name: [] for name in COMPARISONS}
+        start, checks = time.perf_counter(), 0
+        for seed in range(max(seeds, fp_seeds)):
+            cfg = DriftConfig(sample_size=n, min_samples=min(200, n), seed=seed)
+            shuffled = np.random.default_rng(seed).permutation(movie_rows)
+            half_a, half_b = np.sort(shuffled[::2]), np.sort(shuffled[1::2])
+            reference = pools["movies"].sample(half_a)
+            currents = {"movies": pools["movies"].sample(half_b)}
+            if seed < seeds:
+                for domain in ("tweets", "amazon", "nyt"):
+                    currents[domain] = pools[domain].sample(np.arange(len(pools[domain].texts)))
+            for name, current in currents.items():
+                result = check_drift(reference, current, config=cfg)
+                checks += 1
+                row: dict[str, Any] = {s: result.signals[s].drifted for s in SIGNAL_ROWS}
+                row["p"] = {sig: result.signals[sig].p_value for sig in SIGNAL_ROWS}
+                row["k1"] = result.drifted
+                row["fp_bound"] = result.fp_bound
+                out[n][name].append(row)
+        per_check = (time.perf_counter() - start) / checks
+        print(f"n={n}: {checks} checks, {per_check:.2f} s per check", flush=True)
+    return out
+
+
+def wilson_upper(hits: int, total: int, z: float = 1.96) -> float:
+    """Upper end of the Wilson 95% interval of a rate."""
+    p = hits / total
+    centre = p + z * z / (2 * total)
+    margin = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total))
+    return float((centre + margin) / (1 + z * z / total))
+
+
+def _signal_flag(signal: str) -> Callable[[dict], bool]:
+    return lambda row: bool(row[signal])
+
+
+def print_table(flags: dict[int, dict[str, list[dict]]]) -> None:
+    for n, by_cmp in flags.items():
+        n_fp, n_det = len(by_cmp["movies"]), len(by_cmp["tweets"])
+        bound = by_cmp["movies"][0]["fp_bound"]
+        print(
+            f"\n## n = {n} rows per side; FP column {n_fp} draws, detection columns {n_det} "
+            f"draws; alpha 0.0125 per signal, verdict FP bound {bound}"
+        )
+        header = ["signal", "movies vs movies (FP)", "vs tweets", "vs amazon", "vs nyt"]
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        rows: list[tuple[str, Callable[[dict], bool]]] = [
+            (sig, _signal_flag(sig)) for sig in SIGNAL_ROWS
+        ]
+        rows.append(("combined: any signal (default)", lambda r: r["k1"]))
+        rows.append(("combined: >= 2 signals", lambda r: sum(r[s] for s in SIGNAL_ROWS) >= 2))
+        for label, flag in rows:
+            cells = []
+            for name in COMPARISONS:
+                draws = by_cmp[name]
+                if not draws:
+                    cells.append("-")
+                    continue
+                hits = sum(flag(r) for r in draws)
+                cell = f"{hits / len(draws):.3f}"
+                if name == "movies":
+                    cell += f" (95% upper {wilson_upper(hits, len(draws)):.3f})"
+                cells.append(cell)
+            print(f"| {label} | " + " | ".join(cells) + " |")
+        # Calibration: at the nominal 0.05 level a valid test rejects ~5% of same-distribution
+        # draws (fewer with ties or Bonferroni inside a family); more would mean a broken null.
+        calib = {
+            sig: np.mean([r["p"][sig] < 0.05 for r in by_cmp["movies"]]) for sig in SIGNAL_ROWS
+        }
+        print(
+            "calibration, movies vs movies share of p < 0.05 (valid test: <= ~0.05): "
+            + ", ".join(f"{s} {v:.3f}" for s, v in calib.items())
+        )
+
+
+def main() -> None:
+    from orchestration import offline
+
+    offline.apply()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=50, help="draws for all comparisons")
+    parser.add_argument("--fp-seeds", type=int, default=200, help="draws for movies vs movies")
+    parser.add_argument("--sizes", default="100,300,1000", help="rows per side, comma-separated")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print_table(run(args.seeds, args.fp_seeds, sizes))
+
+
+if __name__ == "__main__":
+    main()
