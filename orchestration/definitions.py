@@ -3,19 +3,34 @@ location, never at import."""
 
 import dagster as dg
 
-from assets import golden, ingestion
+from assets import drift, golden, ingestion, training
 from orchestration.environments import get_resources
-from orchestration.jobs import ingest_job, snapshot_job
+from orchestration.jobs import drift_check_job, ingest_job, retrain_job, snapshot_job
+from orchestration.retrain_sensors import (
+    drift_check_schedule,
+    drift_sensor,
+    new_labelled_data_sensor,
+    performance_sensor,
+    retrain_floor_schedule,
+)
 from orchestration.sensors import new_batch_sensor
 from orchestration.settings import DriftwiseSettings, load_settings
 
 
 def build_definitions(settings: DriftwiseSettings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[golden.golden_set, ingestion.ingested_batch, ingestion.training_snapshot],
+        assets=[
+            golden.golden_set,
+            ingestion.ingested_batch,
+            ingestion.training_snapshot,
+            training.candidate_model,
+            drift.drift_report,
+            drift.traffic_drift_report,
+        ],
         asset_checks=[ingestion.check_golden_disjoint],
-        jobs=[ingest_job, snapshot_job],
-        sensors=[new_batch_sensor],
+        jobs=[ingest_job, snapshot_job, retrain_job, drift_check_job],
+        sensors=[new_batch_sensor, drift_sensor, performance_sensor, new_labelled_data_sensor],
+        schedules=[retrain_floor_schedule, drift_check_schedule],
         resources=get_resources(settings),
     )
 

@@ -10,7 +10,13 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.resources import DataRegistryResource, DatasetResource, RuntimeHomeResource
+from orchestration.resources import (
+    DataRegistryResource,
+    DatasetResource,
+    MlflowResource,
+    RuntimeHomeResource,
+    TriggerPolicyResource,
+)
 from orchestration.settings import DriftwiseSettings
 
 
@@ -21,6 +27,8 @@ def _local(settings: DriftwiseSettings) -> dict[str, Any]:
             root=str(settings.registry), remote_url=settings.dvc_remote_url
         ),
         "dataset": DatasetResource.from_spec(settings.dataset),
+        "mlflow": MlflowResource.embedded(settings.root),
+        "trigger_policy": TriggerPolicyResource(cooldown_s=settings.retrain_cooldown_s),
     }
 
 
@@ -28,6 +36,10 @@ def _prod(settings: DriftwiseSettings) -> dict[str, Any]:
     resources = _local(settings)
     resources["registry"] = DataRegistryResource(
         root=str(settings.registry), remote_url=dg.EnvVar("DRIFTWISE_DVC_REMOTE_URL")
+    )
+    resources["mlflow"] = MlflowResource(
+        tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI"),
+        artifact_location=None,  # the tracking server decides
     )
     return resources
 

@@ -3,20 +3,40 @@ requires, Dagster's string selection parser fails (see README, "Pins")."""
 
 import dagster as dg
 
+from assets.drift import drift_report, traffic_drift_report
 from assets.golden import golden_set
 from assets.ingestion import batch_partitions, ingested_batch, training_snapshot
+from assets.training import candidate_model
+from orchestration.triggers import RETRAIN_JOB
 
 ingest_job = dg.define_asset_job(
     "ingest",
-    selection=dg.AssetSelection.assets(ingested_batch),
+    # Drift is checked right after ingestion, on the same partition.
+    selection=dg.AssetSelection.assets(ingested_batch, drift_report),
     partitions_def=batch_partitions,
     # One step + its check: a multiprocess executor would add ~6 s of process start per batch.
     executor_def=dg.in_process_executor,
-    description="Validate one landed file, quarantine bad rows, commit the rest to DVC.",
+    description="Validate one landed file, quarantine bad rows, commit the rest to DVC, "
+    "then compare it with the champion's training data (drift).",
 )
 
 snapshot_job = dg.define_asset_job(
     "snapshot",
     selection=dg.AssetSelection.assets(golden_set, training_snapshot),
     description="Rebuild the training snapshot from every accepted batch (golden rows excluded).",
+)
+
+retrain_job = dg.define_asset_job(
+    RETRAIN_JOB,
+    selection=dg.AssetSelection.assets(golden_set, training_snapshot, candidate_model),
+    # Training is one long step; a process per step only adds start-up time here.
+    executor_def=dg.in_process_executor,
+    description="Snapshot -> challenger (both tiers) -> MLflow registry @challenger.",
+)
+
+drift_check_job = dg.define_asset_job(
+    "drift_check",
+    selection=dg.AssetSelection.assets(traffic_drift_report),
+    executor_def=dg.in_process_executor,
+    description="Drift of the latest serving-log window against the champion's data.",
 )

@@ -62,3 +62,35 @@ class DatasetResource(dg.ConfigurableResource):
 
     def spec(self) -> DatasetSpec:
         return DatasetSpec(**self.model_dump())
+
+
+class MlflowResource(dg.ConfigurableResource):
+    """MLflow tracking + registry. Default: embedded SQLite + file artifacts (no server)."""
+
+    tracking_uri: str = Field(description="sqlite:///…/mlflow.db or an MLflow server URL.")
+    artifact_location: str | None = Field(None, description="Artifact root for new experiments.")
+    experiment_name: str = "driftwise-training"
+    registered_model_name: str = "driftwise-sentiment"
+
+    @classmethod
+    def embedded(cls, home: Path) -> "MlflowResource":
+        from models.tracking import TrackingConfig
+
+        return cls(**TrackingConfig.embedded(home).model_dump())
+
+    def config(self):  # type: ignore[no-untyped-def]
+        from models.tracking import TrackingConfig
+
+        return TrackingConfig(**self.model_dump())
+
+
+class TriggerPolicyResource(dg.ConfigurableResource):
+    """When automatic retrains may start (read by the retrain sensors and schedules)."""
+
+    cooldown_s: int = Field(1800, description="No retrain within this long of the last one.")
+    performance_floor: float = Field(
+        0.70, description="Retrain when live (or estimated) accuracy falls below this."
+    )
+    min_feedback: int = Field(100, description="Feedback labels needed to trust live accuracy.")
+    new_labelled_rows: int = Field(2000, description="New labelled rows that justify a retrain.")
+    floor_days: int = Field(7, description="The schedule retrains if none ran in this many days.")

@@ -35,7 +35,7 @@ class DriftwiseSettings(BaseSettings):
         None, description="DVC remote (s3://, gs://, path). Default: <home>/dvc-remote."
     )
     dataset: DatasetSpec = Field(default_factory=DatasetSpec)
-    sensor_interval_s: int = Field(15, ge=1, description="How often the landing sensor looks.")
+    retrain_cooldown_s: int = Field(1800, ge=0, description="Minimum gap between retrains.")
 
     @classmethod
     def settings_customise_sources(

@@ -50,8 +50,11 @@ def decide_retrain(
     reasons = sorted({e.reason for e in evidence})
     if in_flight_run_ids:
         return RetrainDecision(
-            False, f"retrain already in flight ({in_flight_run_ids[0]}); {reasons} deferred",
-            None, {})
+            False,
+            f"retrain already in flight ({in_flight_run_ids[0]}); {reasons} deferred",
+            None,
+            {},
+        )
     if not ignore_cooldown and last_start is not None and now - last_start < cooldown_s:
         left = cooldown_s - (now - last_start)
         return RetrainDecision(False, f"cooldown: {left:.0f}s left; {reasons} deferred", None, {})

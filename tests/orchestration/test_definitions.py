@@ -20,13 +20,14 @@ REPO = Path(__file__).resolve().parents[2]
 def test_definitions_load(home: Path):
     defs = build_definitions(DriftwiseSettings())
     dg.Definitions.validate_loadable(defs)
-    assert {j.name for j in defs.jobs} >= {"ingest", "snapshot"}
+    assert {j.name for j in defs.jobs} >= {"ingest", "snapshot", "retrain"}
     assert defs.resolve_job_def("ingest").partitions_def is not None
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= {
         "golden_set",
         "ingested_batch",
         "training_snapshot",
+        "candidate_model",
     }
 
 

