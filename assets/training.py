@@ -107,7 +107,15 @@ def candidate_model(
         "snapshot_tag": training_snapshot.tag,
         "trigger": lineage["trigger"],
     }
+    # `make mlflow` serves the UI here; the link works while it runs.
+    metadata["mlflow_ui"] = dg.MetadataValue.url(
+        f"http://127.0.0.1:5000/#/experiments/{tracked.experiment_id}/runs/{tracked.run_id}"
+    )
+    artifacts = Path(tracked.artifact_uri.removeprefix("file://"))
     for r in results:
+        png = artifacts / "reports" / r.tier / "val_confusion.png"
+        if png.exists():  # local artifact store: show the plot's file in the UI
+            metadata[f"{r.tier}/confusion_matrix"] = dg.MetadataValue.path(str(png))
         metadata[f"{r.tier}/val_macro_f1"] = round(r.macro_f1, 4)
         metadata[f"{r.tier}/mode"] = r.mode
         metadata[f"{r.tier}/hardware"] = r.plan.accelerator + ("" if r.plan.precision == "32-true"

@@ -48,6 +48,7 @@ def test_candidate_model_trains_tracks_and_registers(vader_df: pd.DataFrame, res
     assert meta["fast/mode"].value == "hashed_bag"
     assert meta["accurate/mode"].value == "frozen_encoder"
     assert meta["accurate/hardware"].value == "cpu"
+    assert Path(meta["accurate/confusion_matrix"].value).read_bytes()[:4] == b"\x89PNG"
     # Small slice, few epochs: still clearly better than chance (0.5) for both tiers.
     assert candidate.val_macro_f1["fast"] > 0.55
     assert candidate.val_macro_f1["accurate"] > 0.65
