@@ -63,12 +63,19 @@ def _quarantine_file(src: Path, qdir: Path, report: IngestReport) -> IngestRepor
     return report
 
 
-def _history_row_ids(registry: DataRegistry, exclude: str) -> set[str]:
+def _history_row_ids(registry: DataRegistry) -> set[str]:
+    """Row ids of every batch that exists (by tag)."""
     ids: set[str] = set()
-    for table in registry.workspace_tables("batches"):
-        if table.stem != exclude:
-            ids.update(pd.read_parquet(table, columns=[ROW_ID])[ROW_ID])
+    for _, frame in accepted_batches(registry, columns=[ROW_ID]):
+        ids.update(frame[ROW_ID])
     return ids
+
+
+def accepted_batches(
+    registry: DataRegistry, columns: list[str] | None = None
+) -> list[tuple[str, pd.DataFrame]]:
+    """Every committed batch (tag, rows), oldest first."""
+    return registry.tagged_tables(BATCH_TAG_PREFIX, batch_table_path, columns)
 
 
 def find_ingested(registry: DataRegistry, batch_id: str) -> str | None:
@@ -89,6 +96,7 @@ def ingest_file(
     qdir = quarantine_root / batch_id
     registry.ensure()
     with registry.locked():
+        registry.recover()
         earlier = find_ingested(registry, batch_id)
         if earlier is not None:
             return IngestReport(
@@ -96,7 +104,7 @@ def ingest_file(
             )
         try:
             raw = read_file(path, max_bytes=spec.max_file_bytes)
-            result = validate_batch(raw, spec, batch_id, _history_row_ids(registry, batch_id))
+            result = validate_batch(raw, spec, batch_id, _history_row_ids(registry))
         except UnreadableFile as exc:
             report = IngestReport(
                 batch_id=batch_id,

@@ -11,6 +11,7 @@ import io
 import logging
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
+# Folders holding DVC-tracked tables (cleaned of leftovers by `recover`).
+DATA_FOLDERS = ("batches", "snapshots", "golden")
 _GIT_IDENTITY = ["-c", "user.name=driftwise", "-c", "user.email=driftwise@localhost"]
 
 
@@ -61,7 +64,8 @@ class DataRegistry:
             check=False,
         )
         if proc.returncode != 0:
-            raise RegistryError(f"git {' '.join(args)}: {proc.stderr.strip()}")
+            detail = (proc.stderr.strip() + " " + proc.stdout.strip()).strip()
+            raise RegistryError(f"git {' '.join(args)}: {detail}")
         return proc.stdout.strip()
 
     def _repo(self):  # type: ignore[no-untyped-def]
@@ -101,14 +105,23 @@ class DataRegistry:
             cfg["remote"]["storage"] = {"url": self.remote_url}
             cfg["core"]["remote"] = "storage"
 
-    def _recover(self) -> None:
-        """Discard what a crashed writer left uncommitted (ignored files, the DVC cache, stay)."""
+    def recover(self) -> None:
+        """Discard whatever a crashed writer left uncommitted. Call it holding the lock.
+
+        Tracked changes are reset; untracked *and ignored* files under the data folders go
+        too (a DVC-tracked table is git-ignored, so a half-written one hides from `git
+        status`). Committed tables are never lost: every read goes through a tag and DVC's
+        cache/remote, not the work tree.
+        """
         if self._git("status", "--porcelain"):
             log.warning(
                 "data registry had uncommitted changes from an interrupted write; discarding"
             )
             self._git("reset", "-q", "--hard", "HEAD")
             self._git("clean", "-q", "-fd")
+        present = [d for d in DATA_FOLDERS if (self.root / d).exists()]
+        if present:
+            self._git("clean", "-q", "-fdx", "--", *present)
 
     # -- writes -------------------------------------------------------------------------------
     def commit_table(self, relpath: str, df: pd.DataFrame, tag: str, message: str) -> Commit:
@@ -118,7 +131,7 @@ class DataRegistry:
         """
         with self._lock:
             self._ensure_unlocked()
-            self._recover()
+            self.recover()
             if self.has_tag(tag):
                 return Commit(tag=tag, rev=self._git("rev-list", "-n", "1", tag), path=relpath)
             target = self.root / relpath
@@ -130,7 +143,13 @@ class DataRegistry:
             # Push before the tag exists: a tag must never point at data the remote lacks.
             repo.push()
             self._git("add", "-A")
-            self._git("commit", "-q", "-m", message)
+            staged = subprocess.run(
+                ["git", "-C", str(self.root), "diff", "--cached", "--quiet"], check=False
+            ).returncode
+            if staged:
+                self._git("commit", "-q", "-m", message)
+            # else: HEAD already holds exactly this table — a writer crashed between its
+            # commit and its tag. Tagging HEAD finishes that write.
             self._git("tag", tag)
             return Commit(tag=tag, rev=self._git("rev-parse", "HEAD"), path=relpath)
 
@@ -160,6 +179,15 @@ class DataRegistry:
         )
         return pd.read_parquet(io.BytesIO(payload))
 
-    def workspace_tables(self, folder: str) -> list[Path]:
-        """Parquet files under `folder` at HEAD (the work tree), sorted by name."""
-        return sorted((self.root / folder).glob("*.parquet"))
+    def tagged_tables(
+        self, prefix: str, relpath: Callable[[str], str], columns: list[str] | None = None
+    ) -> list[tuple[str, pd.DataFrame]]:
+        """Every table that exists by tag (`prefix*`), oldest first, read at its tag.
+
+        Only tags count: a file a crashed writer left in the work tree is never read.
+        """
+        out = []
+        for tag in self.tags(prefix):
+            frame = self.read_table(relpath(tag.removeprefix(prefix)), rev=tag)
+            out.append((tag, frame[columns] if columns else frame))
+        return out

@@ -54,13 +54,29 @@ def test_remote_holds_the_data(registry: DataRegistry):
 
 
 def test_crashed_writer_leftovers_are_discarded(registry: DataRegistry):
-    registry.commit_table("t.parquet", _frame(2), "snap/1", "1")
-    # Simulate a writer that died after writing files but before committing.
-    (registry.root / "t.parquet").write_bytes(b"half written")
+    registry.commit_table("batches/t.parquet", _frame(2), "batch/t", "1")
+    # Simulate writers that died after writing files but before committing.
+    (registry.root / "batches" / "t.parquet").write_bytes(b"half written")
+    (registry.root / "batches" / "ghost.parquet").write_bytes(b"never committed")
     (registry.root / "stray.parquet.dvc").write_text("outs: []\n")
-    registry.commit_table("u.parquet", _frame(1), "snap/2", "2")
+    registry.commit_table("batches/u.parquet", _frame(1), "batch/u", "2")
     assert not (registry.root / "stray.parquet.dvc").exists()
-    assert len(registry.read_table("t.parquet", "snap/2")) == 2
+    assert not (registry.root / "batches" / "ghost.parquet").exists()
+    assert len(registry.read_table("batches/t.parquet", "batch/u")) == 2
+    # Readers see tagged tables only.
+    tables = registry.tagged_tables("batch/", lambda name: f"batches/{name}.parquet")
+    assert [tag for tag, _ in tables] == ["batch/t", "batch/u"]
+
+
+def test_crash_between_commit_and_tag_is_finished_on_retry(registry: DataRegistry):
+    frame = _frame(3)
+    registry.commit_table("batches/a.parquet", frame, "batch/a", "a")
+    # A writer committed b but died before tagging it.
+    registry.commit_table("batches/b.parquet", _frame(2, 50), "batch/b-tmp", "b")
+    registry._git("tag", "-d", "batch/b-tmp")
+    retried = registry.commit_table("batches/b.parquet", _frame(2, 50), "batch/b", "b")
+    assert retried.rev == registry._git("rev-parse", "HEAD")
+    assert len(registry.read_table("batches/b.parquet", "batch/b")) == 2
 
 
 def test_ensure_is_idempotent_and_configures_remote(registry: DataRegistry):
