@@ -8,6 +8,9 @@ the retrain run it starts.
 
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,9 @@ from pydantic import Field
 
 from assets.ingestion import batch_partitions, ingested_batch
 from data.ingest import BATCH_TAG_PREFIX, batch_table_path
+from data.jsonl_log import read_jsonl_log
 from data.schema import ROW_ID, SPLIT, TEXT, row_id
+from data.snapshot import SNAPSHOT_PATH
 from orchestration.resources import DataRegistryResource, MlflowResource, RuntimeHomeResource
 
 REPORT_DIR = "reports/drift"
@@ -41,7 +46,37 @@ class Reference:
     model: str  # "driftwise-sentiment@champion" …
     snapshot_tag: str
     frame: pd.DataFrame
-    fast_bundle: Path | None
+    fast_bundle: Path
+
+
+def _not_found(exc: Exception) -> bool:
+    from mlflow.exceptions import MlflowException
+
+    # Only "no such alias/model" means "no model yet"; an unreachable or broken tracking
+    # store must fail the check loudly, not read as "nothing to compare with".
+    return isinstance(exc, MlflowException) and exc.error_code in (
+        "RESOURCE_DOES_NOT_EXIST",
+        "INVALID_PARAMETER_VALUE",
+        "NOT_FOUND",
+    )
+
+
+def _download_fast_bundle(client, run_id: str, cache: Path) -> Path:  # type: ignore[no-untyped-def]
+    """The fast-tier bundle of a run, downloaded once into the cache (atomically)."""
+    final = cache / "bundles" / run_id / "fast"
+    if final.exists():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".download-"))
+    try:
+        client.download_artifacts(run_id, "bundles/fast", str(tmp))
+        os.replace(tmp / "fast", final)
+    except OSError:
+        if not final.exists():  # a concurrent download won the race: fine
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
 
 
 def find_reference(
@@ -52,28 +87,24 @@ def find_reference(
     Falls back to the challenger before any promotion; None before any model exists.
     """
     from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
 
     client = MlflowClient(tracking_uri=mlflow.tracking_uri)
     for alias in ("champion", "challenger"):
         try:
             version = client.get_model_version_by_alias(mlflow.registered_model_name, alias)
-        except MlflowException:
-            continue
-        run = client.get_run(version.run_id)
-        tag = run.data.tags["snapshot_tag"]
-        frame = registry.registry().read_table("snapshots/training.parquet", rev=tag)
+        except Exception as exc:
+            if _not_found(exc):
+                continue
+            raise
+        run_id = str(version.run_id)
+        tag = client.get_run(run_id).data.tags["snapshot_tag"]
+        frame = registry.registry().read_table(SNAPSHOT_PATH, rev=tag)
         frame = frame[frame[SPLIT] != "train"].reset_index(drop=True)
-        dest = cache / "bundles" / version.run_id
-        bundle = dest / "fast"
-        if not bundle.exists():
-            dest.mkdir(parents=True, exist_ok=True)
-            try:
-                client.download_artifacts(version.run_id, "bundles/fast", str(dest))
-            except MlflowException:
-                bundle = None  # type: ignore[assignment]
         return Reference(
-            f"{mlflow.registered_model_name}@{alias} v{version.version}", tag, frame, bundle
+            f"{mlflow.registered_model_name}@{alias} v{version.version}",
+            tag,
+            frame,
+            _download_fast_bundle(client, run_id, cache),
         )
     return None
 
@@ -115,7 +146,7 @@ def run_drift_check(
 
         def side(frame: pd.DataFrame) -> DriftSample:
             texts = frame[TEXT].astype(str).tolist()
-            if reference.fast_bundle is None or len(texts) == 0:
+            if len(texts) == 0:
                 return DriftSample(texts)
             predictor = load_predictor(reference.fast_bundle)
             probs = predictor.predict_proba(texts)
@@ -232,14 +263,11 @@ class TrafficWindowConfig(DriftCheckConfig):
 
 
 def read_prediction_window(log_dir: Path, window: int) -> pd.DataFrame:
-    """The newest `window` records of the serving log (JSONL files, one record per line).
+    """The newest `window` records of the serving log that carry their text.
 
     Records without their text (privacy policy) cannot feed text drift and are dropped.
     """
-    files = sorted(log_dir.glob("*.jsonl")) if log_dir.exists() else []
-    if not files:
-        return pd.DataFrame({TEXT: []})
-    frame = pd.concat([pd.read_json(f, lines=True, dtype=False) for f in files], ignore_index=True)
+    frame = read_jsonl_log(log_dir).frame
     if TEXT not in frame.columns:
         return pd.DataFrame({TEXT: []})
     frame = frame[frame[TEXT].notna()]

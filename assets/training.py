@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+from filelock import FileLock
 from pydantic import Field
 
 from data.snapshot import SnapshotRef
@@ -41,8 +42,9 @@ class CandidateRef:
 
 
 def git_commit(repo: Path) -> str:
-    proc = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    )
     return proc.stdout.strip() if proc.returncode == 0 else "unknown"
 
 
@@ -80,17 +82,29 @@ def candidate_model(
             strategy=config.strategy,
             seed=config.seed,
         )
-        work_dir = (home.root / "training" / training_snapshot.sha256[:12]
-                    / f"{tier}-{spec.fingerprint()}")
+        work_dir = (
+            home.root / "training" / training_snapshot.sha256[:12] / f"{tier}-{spec.fingerprint()}"
+        )
         context.log.info("training %s tier in %s", tier, work_dir)
-        result = train(snapshot, spec, work_dir, cache_dir=home.cache / "embeddings",
-                       lineage={**lineage, "config_hash": spec.fingerprint()})
+        # Two runs on the same snapshot and spec (a UI launch and a sensor run) share this
+        # work dir; the lock makes them take turns instead of resuming each other's
+        # checkpoints. The second one then resumes the finished run at once.
+        work_dir.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(work_dir / ".lock")):
+            result = train(
+                snapshot,
+                spec,
+                work_dir,
+                cache_dir=home.cache / "embeddings",
+                lineage={**lineage, "config_hash": spec.fingerprint()},
+            )
         if result is None:  # only on non-zero ranks of an external DDP launch
             raise RuntimeError("training returned no result on rank 0")
         results.append(result)
     tags = {**lineage, "config_hash": "+".join(r.spec.fingerprint() for r in results)}
-    tracked = track_candidate(results, mlflow.config(), tags=tags,
-                              run_name=f"candidate-{training_snapshot.sha256[:8]}")
+    tracked = track_candidate(
+        results, mlflow.config(), tags=tags, run_name=f"candidate-{training_snapshot.sha256[:8]}"
+    )
     assert tracked.model_version is not None and tracked.model_name is not None
     ref = CandidateRef(
         model_name=tracked.model_name,
@@ -118,8 +132,9 @@ def candidate_model(
             metadata[f"{r.tier}/confusion_matrix"] = dg.MetadataValue.path(str(png))
         metadata[f"{r.tier}/val_macro_f1"] = round(r.macro_f1, 4)
         metadata[f"{r.tier}/mode"] = r.mode
-        metadata[f"{r.tier}/hardware"] = r.plan.accelerator + ("" if r.plan.precision == "32-true"
-                                                               else f" {r.plan.precision}")
+        metadata[f"{r.tier}/hardware"] = r.plan.accelerator + (
+            "" if r.plan.precision == "32-true" else f" {r.plan.precision}"
+        )
         metadata[f"{r.tier}/fit_seconds"] = round(r.fit_seconds, 1)
         metadata[f"{r.tier}/epochs"] = r.epochs_completed
         metadata[f"{r.tier}/samples_per_second"] = round(r.samples_per_second, 1)

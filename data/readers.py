@@ -19,6 +19,8 @@ SUPPORTED_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson")
 # csv's default field limit (128 KiB) would turn one oversized text into a whole-file failure;
 # we let it through here and reject that row alone as "text_too_long".
 _CSV_FIELD_LIMIT = 256 * 2**20
+# How much of a malformed raw line the quarantine keeps (the landed file itself is kept whole).
+_RAW_KEEP = 2000
 
 
 class UnreadableFile(ValueError):
@@ -71,7 +73,7 @@ def _read_delimited(text: str, delimiter: str) -> RawBatch:
             if not row:  # a blank line is not a record
                 continue
             if len(row) != len(header):
-                raw = delimiter.join(row)
+                raw = delimiter.join(row)[:_RAW_KEEP]
                 batch.rejected.append(
                     (
                         reader.line_num,
@@ -92,22 +94,38 @@ def _read_jsonl(text: str) -> RawBatch:
     records: list[dict[str, str | None]] = []
     rejected: list[tuple[int, str, str]] = []
     columns: list[str] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # split("\n"), not splitlines(): U+2028 and friends are legal inside JSON strings.
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            rejected.append((lineno, line, f"malformed_json: {exc.msg}"))
+            rejected.append((lineno, line[:_RAW_KEEP], f"malformed_json: {exc.msg}"))
             continue
         if not isinstance(obj, dict):
             rejected.append(
-                (lineno, line, f"malformed_json: expected an object, got {type(obj).__name__}")
+                (
+                    lineno,
+                    line[:_RAW_KEEP],
+                    f"malformed_json: expected an object, got {type(obj).__name__}",
+                )
             )
             continue
         for key in obj:
             if key not in columns:
                 columns.append(key)
+        nested = [k for k, v in obj.items() if isinstance(v, dict | list)]
+        if nested:
+            rejected.append(
+                (
+                    lineno,
+                    line[:_RAW_KEEP],
+                    f"malformed_json: nested value in {nested}; expected scalars",
+                )
+            )
+            continue
         records.append({k: None if v is None else str(v) for k, v in obj.items()})
     return RawBatch(columns=columns, records=records, rejected=rejected)
 

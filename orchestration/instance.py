@@ -11,6 +11,15 @@ telemetry:
 run_queue:
   # 2 cores: more concurrent runs only thrash. The DVC registry serialises writers anyway.
   max_concurrent_runs: 2
+  # One retrain at a time, enforced by the queue (the sensors' guard is only advisory
+  # across daemons: a schedule and a sensor could both pass it in the same second).
+  tag_concurrency_limits:
+    - key: driftwise/retrain
+      limit: 1
+run_retries:
+  # Ingest runs carry dagster/max_retries: a transient failure (a DVC push) is retried,
+  # while the sensor's run key keeps the same file from being launched twice.
+  enabled: true
 sensors:
   use_threads: false
 """

@@ -4,6 +4,12 @@ requires, Dagster's string selection parser fails (see README, "Pins")."""
 import dagster as dg
 
 from assets.drift import drift_report, traffic_drift_report
+from assets.evaluation import (
+    champion_model,
+    golden_evaluation,
+    promotion_decision,
+    reference_free_evaluation,
+)
 from assets.golden import golden_set
 from assets.ingestion import batch_partitions, ingested_batch, training_snapshot
 from assets.training import candidate_model
@@ -16,6 +22,7 @@ ingest_job = dg.define_asset_job(
     partitions_def=batch_partitions,
     # One step + its check: a multiprocess executor would add ~6 s of process start per batch.
     executor_def=dg.in_process_executor,
+    tags={"dagster/max_retries": 2},
     description="Validate one landed file, quarantine bad rows, commit the rest to DVC, "
     "then compare it with the champion's training data (drift).",
 )
@@ -28,10 +35,22 @@ snapshot_job = dg.define_asset_job(
 
 retrain_job = dg.define_asset_job(
     RETRAIN_JOB,
-    selection=dg.AssetSelection.assets(golden_set, training_snapshot, candidate_model),
+    # Includes the evaluation gate: check_promotion_gate blocks champion_model on a failing
+    # candidate (the checks come with their assets).
+    selection=dg.AssetSelection.assets(
+        golden_set,
+        training_snapshot,
+        candidate_model,
+        golden_evaluation,
+        reference_free_evaluation,
+        promotion_decision,
+        champion_model,
+    ),
     # Training is one long step; a process per step only adds start-up time here.
     executor_def=dg.in_process_executor,
-    description="Snapshot -> challenger (both tiers) -> MLflow registry @challenger.",
+    tags={"driftwise/retrain": "1"},  # the queue runs one retrain at a time (dagster.yaml)
+    description="Snapshot -> challenger (both tiers, MLflow @challenger) -> golden-set and "
+    "reference-free evaluation -> promotion gate -> @champion.",
 )
 
 drift_check_job = dg.define_asset_job(

@@ -51,7 +51,8 @@ class DatasetResource(dg.ConfigurableResource):
     text_column: str = "text"
     label_column: str | None = "label"
     domain_column: str | None = "domain"
-    labels: list[str] | None = None
+    # As DatasetSpec (a test keeps them equal); pydantic copies the default per instance.
+    labels: list[str] | None = ["negative", "positive"]  # noqa: RUF012
     min_text_chars: int = 1
     max_text_chars: int = 5_000
     max_file_bytes: int = 512 * 2**20
@@ -87,10 +88,18 @@ class MlflowResource(dg.ConfigurableResource):
 class TriggerPolicyResource(dg.ConfigurableResource):
     """When automatic retrains may start (read by the retrain sensors and schedules)."""
 
-    cooldown_s: int = Field(1800, description="No retrain within this long of the last one.")
-    performance_floor: float = Field(
-        0.70, description="Retrain when live (or estimated) accuracy falls below this."
+    cooldown_s: int = Field(
+        default=1800, description="No retrain within this long of the last one."
     )
-    min_feedback: int = Field(100, description="Feedback labels needed to trust live accuracy.")
-    new_labelled_rows: int = Field(2000, description="New labelled rows that justify a retrain.")
-    floor_days: int = Field(7, description="The schedule retrains if none ran in this many days.")
+    performance_floor: float = Field(
+        default=0.70, description="Retrain when live (or estimated) accuracy falls below this."
+    )
+    min_feedback: int = Field(
+        default=100, description="Feedback labels needed to trust live accuracy."
+    )
+    new_labelled_rows: int = Field(
+        default=2000, description="New labelled rows that justify a retrain."
+    )
+    floor_days: int = Field(
+        default=7, description="The schedule retrains if none ran in this many days."
+    )

@@ -30,7 +30,8 @@ _ACTIVE = [
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 ]
-DRIFT_ASSETS = [dg.AssetKey("drift_report"), dg.AssetKey("traffic_drift_report")]
+BATCH_DRIFT = dg.AssetKey("drift_report")
+DRIFT_ASSETS = [BATCH_DRIFT, dg.AssetKey("traffic_drift_report")]
 
 
 def retrain_state(instance: dg.DagsterInstance) -> tuple[list[str], float | None]:
@@ -38,6 +39,35 @@ def retrain_state(instance: dg.DagsterInstance) -> tuple[list[str], float | None
     active = instance.get_run_ids(dg.RunsFilter(job_name=RETRAIN_JOB, statuses=_ACTIVE))
     latest = instance.get_run_records(dg.RunsFilter(job_name=RETRAIN_JOB), limit=1)
     return list(active), (latest[0].create_timestamp.timestamp() if latest else None)
+
+
+def last_successful_retrain(instance: dg.DagsterInstance) -> float | None:
+    """Creation time of the latest retrain that succeeded (its snapshot covers older batches).
+
+    A retrain blocked by the promotion gate still trained on that snapshot, so it counts
+    too; a failed or cancelled one does not.
+    """
+    records = instance.get_run_records(
+        dg.RunsFilter(
+            job_name=RETRAIN_JOB,
+            statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE],
+        ),
+        limit=20,
+    )
+    for record in records:
+        if record.dagster_run.status == dg.DagsterRunStatus.SUCCESS or _trained(instance, record):
+            return record.create_timestamp.timestamp()
+    return None
+
+
+def _trained(instance: dg.DagsterInstance, record: dg.RunRecord) -> bool:
+    events = instance.all_logs(
+        record.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    )
+    return any(
+        e.dagster_event is not None and e.dagster_event.asset_key == dg.AssetKey("candidate_model")
+        for e in events
+    )
 
 
 def _to_result(decision: RetrainDecision, cursor: str) -> dg.SensorResult:
@@ -56,19 +86,33 @@ def drift_evidence(
     evidence: list[Evidence] = []
     newest = after
     for key in DRIFT_ASSETS:
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=200, ascending=True
-        ).records
-        for record in records:
-            newest = max(newest, record.storage_id)
-            md = record.asset_materialization.metadata  # type: ignore[union-attr]
-            if md.get("verdict") is None or md["verdict"].value != "drift":
-                continue
-            if covered_before is not None and record.timestamp < covered_before:
-                continue  # a retrain started after this report already includes its batch
-            evidence.append(
-                Evidence("drift", str(md["report_id"].value), str(md["drifted_signals"].value))
+        page_cursor: str | None = None
+        while True:  # page through everything new, so no record is skipped for good
+            page = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=key, after_storage_id=after),
+                limit=200,
+                cursor=page_cursor,
+                ascending=True,
             )
+            for record in page.records:
+                newest = max(newest, record.storage_id)
+                md = record.asset_materialization.metadata  # type: ignore[union-attr]
+                if md.get("verdict") is None or md["verdict"].value != "drift":
+                    continue
+                # A batch's drift is covered by a later successful retrain (its snapshot held
+                # the batch); serving-traffic drift is not covered by any snapshot.
+                if (
+                    key == BATCH_DRIFT
+                    and covered_before is not None
+                    and record.timestamp < covered_before
+                ):
+                    continue
+                evidence.append(
+                    Evidence("drift", str(md["report_id"].value), str(md["drifted_signals"].value))
+                )
+            if not page.has_more:
+                break
+            page_cursor = page.cursor
     return evidence, newest
 
 
@@ -81,7 +125,9 @@ def drift_evidence(
 def drift_sensor(context: dg.SensorEvaluationContext, trigger_policy: TriggerPolicyResource):
     after = int(context.cursor or 0)
     in_flight, last_start = retrain_state(context.instance)
-    evidence, newest = drift_evidence(context.instance, after, last_start)
+    evidence, newest = drift_evidence(
+        context.instance, after, last_successful_retrain(context.instance)
+    )
     decision = decide_retrain(
         evidence, in_flight, last_start, time.time(), trigger_policy.cooldown_s
     )
@@ -90,21 +136,25 @@ def drift_sensor(context: dg.SensorEvaluationContext, trigger_policy: TriggerPol
     return _to_result(decision, str(after if keep else newest))
 
 
+FEEDBACK_WINDOW = 2000
+
+
 def live_accuracy(home: RuntimeHomeResource, min_feedback: int) -> tuple[float, int] | None:
-    """Accuracy of logged predictions that have feedback labels (request id join)."""
-    import pandas as pd
+    """Champion accuracy on the most recent predictions that got feedback labels.
 
-    def read(folder: str) -> pd.DataFrame:
-        files = sorted((home.root / folder).glob("*.jsonl"))
-        return (
-            pd.concat([pd.read_json(f, lines=True, dtype=False) for f in files])
-            if files
-            else pd.DataFrame()
-        )
+    Only the serving arm `champion` counts (challenger/shadow records of the same request
+    would be counted twice), and only a recent window, so feedback on a model that has
+    since been replaced fades out instead of re-triggering retrains forever.
+    """
+    from data.jsonl_log import read_jsonl_log
 
-    feedback, predictions = read("feedback"), read("prediction_log")
-    if feedback.empty or predictions.empty:
+    feedback = read_jsonl_log(home.root / "feedback", newest=FEEDBACK_WINDOW).frame
+    predictions = read_jsonl_log(home.root / "prediction_log").frame
+    if feedback.empty or predictions.empty or "request_id" not in feedback:
         return None
+    if "arm" in predictions.columns:
+        predictions = predictions[predictions["arm"] == "champion"]
+    predictions = predictions.drop_duplicates("request_id", keep="last")
     joined = feedback.merge(predictions, on="request_id", suffixes=("_true", ""))
     if len(joined) < min_feedback:
         return None
@@ -134,7 +184,9 @@ def performance_sensor(
         event = context.instance.get_latest_materialization_event(
             dg.AssetKey("reference_free_evaluation")
         )
-        md = event.asset_materialization.metadata if event and event.asset_materialization else {}
+        if event is None or event.asset_materialization is None:
+            return dg.SkipReason("no feedback labels and no label-free estimate yet")
+        md = event.asset_materialization.metadata
         if "estimated_accuracy" not in md:
             return dg.SkipReason("no feedback labels and no label-free estimate yet")
         accuracy = float(md["estimated_accuracy"].value)  # type: ignore[arg-type]
@@ -154,7 +206,7 @@ def performance_sensor(
     job=retrain_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Enough new labelled rows since the last retrain start one (debounced).",
+    description="Enough new labelled rows since it last fired start a retrain (debounced).",
 )
 def new_labelled_data_sensor(
     context: dg.SensorEvaluationContext, trigger_policy: TriggerPolicyResource
@@ -171,7 +223,7 @@ def new_labelled_data_sensor(
         md = record.asset_materialization.metadata  # type: ignore[union-attr]
         state["after"] = max(state["after"], record.storage_id)
         if md.get("labelled") is not None and md["labelled"].value:
-            state["rows"] += int(md["rows_accepted"].value)  # type: ignore[arg-type]
+            state["rows"] += int(md["rows_accepted"].value)  # type: ignore[arg-type,operator]
     if state["rows"] < trigger_policy.new_labelled_rows:
         return dg.SensorResult(
             skip_reason=f"{state['rows']}/{trigger_policy.new_labelled_rows} new labelled rows",

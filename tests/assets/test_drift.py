@@ -47,13 +47,16 @@ def test_drift_report_flags_tweets_not_movies(vader_df: pd.DataFrame, resources,
             key = batch_id_for(path)
             instance.add_dynamic_partitions(batch_partitions.name, [key])
             run = dg.materialize(
-                [ingested_batch, drift_report], partition_key=key, instance=instance,
+                [ingested_batch, drift_report],
+                partition_key=key,
+                instance=instance,
                 resources=resources,
                 run_config=dg.RunConfig(ops={"drift_report": DriftCheckConfig(sample_size=300)}),
             )
             meta = run.asset_materializations_for_node("drift_report")[0].metadata
-            checks = [c for c in run.get_asset_check_evaluations()
-                      if c.check_name == "check_no_drift"]
+            checks = [
+                c for c in run.get_asset_check_evaluations() if c.check_name == "check_no_drift"
+            ]
             verdicts[name] = (meta, checks[0])
     tweets_meta, tweets_check = verdicts["tweets"]
     assert tweets_meta["verdict"].value == "drift"
@@ -72,13 +75,17 @@ def test_drift_report_flags_tweets_not_movies(vader_df: pd.DataFrame, resources,
 def test_no_model_yet_means_insufficient_data(resources, home: Path):
     path = home / "landing" / "first.csv"
     pd.DataFrame({"text": [f"text number {i}" for i in range(50)], "label": "positive"}).to_csv(
-        path, index=False)
+        path, index=False
+    )
     with dg.instance_for_test() as instance:
         key = batch_id_for(path)
         instance.add_dynamic_partitions(batch_partitions.name, [key])
-        run = dg.materialize([ingested_batch, drift_report], partition_key=key,
-                             instance=instance,
-                             resources={**resources, "mlflow": MlflowResource.embedded(home)})
+        run = dg.materialize(
+            [ingested_batch, drift_report],
+            partition_key=key,
+            instance=instance,
+            resources={**resources, "mlflow": MlflowResource.embedded(home)},
+        )
     meta = run.asset_materializations_for_node("drift_report")[0].metadata
     assert meta["verdict"].value == "insufficient_data"
     assert "report_html" not in meta

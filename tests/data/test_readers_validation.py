@@ -146,3 +146,28 @@ def test_spec_rejects_bad_config():
         DatasetSpec(text_column="x", label_column="x")
     with pytest.raises(ValueError, match="max_text_chars"):
         DatasetSpec(min_text_chars=10, max_text_chars=5)
+
+
+def test_user_columns_never_overwrite_each_other(tmp_path: Path):
+    (tmp_path / "c.csv").write_text("review,text,meta_text,split\nlovely film,a,b,holdout\n")
+    spec = DatasetSpec(text_column="review", label_column=None, domain_column=None)
+    row = validate_batch(read_file(tmp_path / "c.csv"), spec, "b", set()).accepted.iloc[0]
+    assert (row["text"], row["meta_text"], row["meta_text_2"], row["meta_split"]) == (
+        "lovely film",
+        "b",
+        "a",
+        "holdout",
+    )
+    assert "split" not in row.index  # reserved for the snapshot
+
+
+def test_jsonl_line_separators_inside_strings_and_nested_values(tmp_path: Path):
+    (tmp_path / "u.jsonl").write_text(
+        '{"text": "one\u2028record\u2029still", "label": "positive"}\n'
+        '{"text": {"nested": 1}, "label": "negative"}\n',
+        encoding="utf-8",
+    )
+    result = _validate(tmp_path / "u.jsonl")
+    assert result.received == 2
+    assert len(result.accepted) == 1
+    assert result.quarantined["reason"].iloc[0].startswith("malformed_json: nested value")

@@ -30,8 +30,14 @@ def test_cli_run_whole_loop_through_the_daemon(tmp_path: Path, data_wheel: Path)
     shutil.copy(data_wheel, home / "cache" / WHEEL_NAME)
     env = dict(os.environ, DRIFTWISE_HOME=str(home))
     exe = Path(sys.executable).with_name("driftwise")
-    first = subprocess.run([str(exe), "run", "--timeout", "900"], cwd=REPO, env=env,
-                           capture_output=True, text=True, timeout=1800)
+    first = subprocess.run(
+        [str(exe), "run", "--timeout", "900"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
     assert "Ingestion accounting" in first.stdout
 
@@ -42,8 +48,11 @@ def test_cli_run_whole_loop_through_the_daemon(tmp_path: Path, data_wheel: Path)
             assert len(ingests) == 3  # two movie batches + tweets, one run per file
             assert all(r.tags.get("dagster/sensor_name") == "new_batch_sensor" for r in ingests)
             assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in ingests)
-            drift_runs = [r for r in instance.get_runs(filters=dg.RunsFilter(job_name="retrain"))
-                          if "drift" in r.tags.get(TAG_REASONS, "")]
+            drift_runs = [
+                r
+                for r in instance.get_runs(filters=dg.RunsFilter(job_name="retrain"))
+                if "drift" in r.tags.get(TAG_REASONS, "")
+            ]
             assert len(drift_runs) == 1
             (run,) = drift_runs
             assert run.tags["dagster/sensor_name"] == "drift_sensor"
@@ -54,8 +63,9 @@ def test_cli_run_whole_loop_through_the_daemon(tmp_path: Path, data_wheel: Path)
     finally:
         del os.environ["DAGSTER_HOME"]
 
-    second = subprocess.run([str(exe), "run"], cwd=REPO, env=env, capture_output=True,
-                            text=True, timeout=900)
+    second = subprocess.run(
+        [str(exe), "run"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900
+    )
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "already trained" in second.stdout
     os.environ["DAGSTER_HOME"] = str(home / "dagster")

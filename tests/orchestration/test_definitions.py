@@ -55,7 +55,11 @@ def test_bad_settings_fail_clearly(monkeypatch: pytest.MonkeyPatch, home: Path):
         get_resources(DriftwiseSettings())
     monkeypatch.setenv("DRIFTWISE_UNKNOWN_KNOB", "1")  # unknown env vars are ignored, not fatal
     monkeypatch.setenv("DRIFTWISE_ENV", "prod")
-    assert get_resources(DriftwiseSettings())["registry"].remote_url is not None
+    prod = get_resources(DriftwiseSettings())
+    # Secrets and URLs come from the environment at run time, never from code.
+    assert isinstance(prod["registry"].remote_url, dg.EnvVar)
+    assert prod["registry"].remote_url.env_var_name == "DRIFTWISE_DVC_REMOTE_URL"
+    assert isinstance(prod["mlflow"].tracking_uri, dg.EnvVar)
 
 
 def test_dotenv_for_dagster_dev_matches_offline_switches():
@@ -68,3 +72,10 @@ def test_dotenv_for_dagster_dev_matches_offline_switches():
     makefile = (REPO / "Makefile").read_text()
     for key, value in offline.OFFLINE_ENV.items():
         assert f"export {key} := {value}" in makefile
+
+
+def test_dataset_resource_defaults_equal_the_spec():
+    from data.schema import DatasetSpec
+    from orchestration.resources import DatasetResource
+
+    assert DatasetResource().spec() == DatasetSpec()

@@ -28,6 +28,7 @@ def test_in_flight_and_cooldown_defer():
     assert not cooling.launch and "cooldown: 40s left" in cooling.skip_reason
     after = decide_retrain([DRIFT], [], last_start=30, now=100, cooldown_s=60)
     assert after.launch
-    forced = decide_retrain([Evidence("schedule", "2026-11-29")], [], 80, 100, 60,
-                            ignore_cooldown=True)
+    forced = decide_retrain(
+        [Evidence("schedule", "2026-11-29")], [], 80, 100, 60, ignore_cooldown=True
+    )
     assert forced.launch

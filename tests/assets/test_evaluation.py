@@ -1,0 +1,320 @@
+"""The evaluation stage end to end: golden_evaluation, reference_free_evaluation,
+promotion_decision with its blocking check_promotion_gate, and champion_model.
+
+Everything runs for real through a retrain job of a local `dg.Definitions` (the selection the
+project's retrain job should use) on a temporary Dagster instance: a landed batch ->
+ingested_batch -> golden_set -> training_snapshot -> candidate_model (real Lightning training
+of both tiers, CPU, frozen encoder) -> evaluation assets -> champion_model.
+
+Touches: real DVC registries, the real 800-row golden set, real deepeval runs, real MLflow
+(SQLite + file artifacts) in a module runtime home, decision records on disk. Two candidates:
+- a good one trained on a few hundred real rows of all four domains, with no champion yet:
+  it passes the floors and becomes champion;
+- a bad one trained on the same rows with their labels shuffled (landed as its own batch in a
+  second DVC registry, so the whole chain runs on it): the gate fails in the real run,
+  champion_model does not run, and the alias stays on the good version.
+MiniLM embeddings are cached in one module-level folder that both homes share, so each text
+is embedded once.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from assets.evaluation import (
+    RECORD_TAG,
+    VERDICT_TAG,
+    EvaluationConfig,
+    GoldenEvaluation,
+    PromotionDecision,
+    TrafficEvaluation,
+    champion_model,
+    check_promotion_gate,
+    golden_evaluation,
+    promotion_decision,
+    reference_free_evaluation,
+)
+from assets.golden import golden_set
+from assets.ingestion import (
+    batch_partitions,
+    check_golden_disjoint,
+    ingested_batch,
+    training_snapshot,
+)
+from assets.training import CandidateRef, TrainConfig, candidate_model
+from data.golden import load_golden
+from data.landing import batch_id_for
+from data.schema import row_id
+from evaluation.decision import load_record
+from models.registry_aliases import CHAMPION, PREVIOUS
+from orchestration.resources import (
+    DataRegistryResource,
+    DatasetResource,
+    MlflowResource,
+    RuntimeHomeResource,
+)
+
+pytestmark = pytest.mark.slow  # two real training + evaluation chains (~1-2 min together)
+
+PER_DOMAIN = 300
+# Floors sized for a candidate trained on ~500 rows (the defaults target a full retrain); a
+# model that learned nothing sits near 0.5 and misses them by a wide margin.
+POLICY = EvaluationConfig(
+    accuracy_min=0.62,
+    macro_f1_min=0.62,
+    class_recall_min=0.45,
+    ece_max=0.15,
+    max_estimated_accuracy_drop=0.12,
+    n_resamples=1000,
+)
+TRAIN = TrainConfig(fast_max_epochs=3, accurate_max_epochs=20)
+CHAIN = [
+    golden_set,
+    ingested_batch,
+    training_snapshot,
+    candidate_model,
+    golden_evaluation,
+    reference_free_evaluation,
+    promotion_decision,
+    champion_model,
+]
+
+
+@dataclass
+class ChainRun:
+    result: dg.ExecuteInProcessResult
+    instance: dg.DagsterInstance
+    resources: dict
+    mlflow: MlflowResource
+
+
+def _definitions(resources: dict) -> dg.Definitions:
+    retrain = dg.define_asset_job(
+        "retrain",
+        selection=dg.AssetSelection.assets(
+            golden_set,
+            training_snapshot,
+            candidate_model,
+            golden_evaluation,
+            reference_free_evaluation,
+            promotion_decision,
+            champion_model,
+        ),
+        executor_def=dg.in_process_executor,
+    )
+    return dg.Definitions(
+        assets=CHAIN,
+        asset_checks=[check_golden_disjoint, check_promotion_gate],
+        jobs=[retrain],
+        resources=resources,
+    )
+
+
+def _run_chain(batch: pd.DataFrame, home: Path, registry: str, instance) -> ChainRun:
+    """Land `batch`, ingest it into `registry`, then run the retrain job."""
+    landing = home / "landing"
+    landing.mkdir(exist_ok=True)
+    path = landing / f"{registry}.csv"
+    batch[["text", "label", "domain"]].to_csv(path, index=False)
+    mlflow_res = MlflowResource.embedded(home)
+    resources = {
+        "home": RuntimeHomeResource(path=str(home)),
+        "registry": DataRegistryResource(root=str(home / registry)),
+        "dataset": DatasetResource(labels=["negative", "positive"]),
+        "mlflow": mlflow_res,
+    }
+    key = batch_id_for(path)
+    instance.add_dynamic_partitions(batch_partitions.name, [key])
+    dg.materialize([ingested_batch], partition_key=key, instance=instance, resources=resources)
+    result = (
+        _definitions(resources)
+        .resolve_job_def("retrain")
+        .execute_in_process(
+            instance=instance,
+            run_config=dg.RunConfig(ops={"candidate_model": TRAIN, "promotion_decision": POLICY}),
+            raise_on_error=False,
+        )
+    )
+    return ChainRun(result, instance, resources, mlflow_res)
+
+
+@pytest.fixture(scope="module")
+def module_home(tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("eval-home")
+    # One embedding cache for the module: the bad chain re-reads the good chain's vectors.
+    shared = tmp_path_factory.mktemp("embeddings")
+    (home / "cache").mkdir()
+    (home / "cache" / "embeddings").symlink_to(shared, target_is_directory=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DRIFTWISE_HOME", str(home))
+        yield home
+
+
+@pytest.fixture(scope="module")
+def rows(vader_df: pd.DataFrame) -> pd.DataFrame:
+    """A stratified real slice of all four domains, golden rows left out."""
+    df = vader_df.assign(row_id=vader_df["text"].map(row_id))
+    df = df[~df["row_id"].isin(load_golden().row_ids)].drop_duplicates("row_id")
+    return df.groupby("domain", group_keys=False).sample(PER_DOMAIN, random_state=11)
+
+
+@pytest.fixture(scope="module")
+def instance():
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+@pytest.fixture(scope="module")
+def good(rows: pd.DataFrame, module_home: Path, instance) -> ChainRun:
+    return _run_chain(rows, module_home, "registry", instance)
+
+
+@pytest.fixture(scope="module")
+def bad(good: ChainRun, rows: pd.DataFrame, module_home: Path, instance) -> ChainRun:
+    """A candidate trained on shuffled labels, evaluated against the good champion."""
+    shuffled = rows.assign(label=np.random.default_rng(3).permutation(rows["label"].to_numpy()))
+    return _run_chain(shuffled, module_home, "registry-shuffled", instance)
+
+
+def _client(run: ChainRun) -> MlflowClient:
+    uri = run.mlflow.tracking_uri
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _check(run: ChainRun) -> dg.AssetCheckEvaluation:
+    evaluations = [
+        e
+        for e in run.result.get_asset_check_evaluations()
+        if e.check_name == "check_promotion_gate"
+    ]
+    assert len(evaluations) == 1
+    return evaluations[0]
+
+
+def test_good_first_candidate_passes_the_floors_and_becomes_champion(good: ChainRun) -> None:
+    candidate: CandidateRef = good.result.output_for_node("candidate_model")
+    golden: GoldenEvaluation = good.result.output_for_node("golden_evaluation")
+    traffic: TrafficEvaluation = good.result.output_for_node("reference_free_evaluation")
+    decision: PromotionDecision = good.result.output_for_node("promotion_decision")
+
+    assert golden.champion is None and golden.gate_tier == "accurate"
+    assert golden.candidate_report.n == 800
+    assert set(golden.tier_summaries) == {"fast", "accurate"}
+    assert decision.passed, decision.summary
+    assert _check(good).passed
+    assert good.result.success
+
+    meta = good.result.asset_materializations_for_node("golden_evaluation")[0].metadata
+    table = meta["by_slice"].value
+    assert "domain=tweets" in table and "challenger v1 accurate accuracy" in table
+    for key in (
+        "challenger_accurate/reliability",
+        "challenger_fast/reliability",
+        "confidence_histogram",
+    ):
+        png = Path(meta[key].value)
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert png.is_relative_to(Path(good.resources["home"].path) / "reports")
+    assert meta["challenger_accurate/accuracy"].value >= POLICY.accuracy_min
+
+    # Traffic = the batch's rows the candidate did not train on (its val + test rows here).
+    assert traffic.report is not None and traffic.excluded_training_rows > 0
+    assert traffic.rows + traffic.excluded_training_rows == 4 * PER_DOMAIN
+    est = traffic.report.estimated_accuracy
+    assert est is not None and 0.5 < est.accuracy.point <= 1.0
+    assert est.accuracy.low <= est.accuracy.point <= est.accuracy.high
+    rf_meta = good.result.asset_materializations_for_node("reference_free_evaluation")[0].metadata
+    assert Path(rf_meta["confidence_histogram"].value).exists()
+
+    client = _client(good)
+    champion = client.get_model_version_by_alias(candidate.model_name, CHAMPION)
+    assert str(champion.version) == candidate.model_version
+    assert champion.tags[VERDICT_TAG] == "passed"
+    assert champion.tags[RECORD_TAG] == decision.record_id
+    assert good.result.asset_materializations_for_node("champion_model")
+
+
+def test_decision_record_is_content_addressed_and_logged_to_mlflow(good: ChainRun) -> None:
+    decision: PromotionDecision = good.result.output_for_node("promotion_decision")
+    path = Path(decision.record_path)
+    body = path.read_bytes()
+    assert path.stem == decision.record_id == hashlib.sha256(body).hexdigest()
+    assert path.parent == Path(good.resources["home"].path) / "decisions"
+    record = load_record(path.parent, decision.record_id)
+    assert record.sections["verdict"]["passed"] is True
+    assert record.sections["mlflow"]["candidate"]["run_id"] == decision.run_id
+    assert record.sections["data"]["golden_tag"].startswith("golden/")
+
+    # champion_model appended its promotion as a child record.
+    promoted = good.result.output_for_node("champion_model")
+    child = load_record(path.parent, promoted.record_id)
+    assert child.parent_id == decision.record_id
+    assert child.sections["promotion"]["champion"] == decision.model_version
+
+    client = _client(good)
+    logged = {Path(a.path).name for a in client.list_artifacts(decision.run_id, "decisions")}
+    assert logged == {f"{decision.record_id}.json", f"{promoted.record_id}.json"}
+    local = client.download_artifacts(
+        decision.run_id, f"decisions/{decision.record_id}.json", str(path.parent.parent / "dl")
+    )
+    assert Path(local).read_bytes() == body
+
+
+def test_shuffled_label_candidate_is_stopped_by_the_blocking_gate(
+    good: ChainRun, bad: ChainRun
+) -> None:
+    first: CandidateRef = good.result.output_for_node("candidate_model")
+    candidate: CandidateRef = bad.result.output_for_node("candidate_model")
+    assert candidate.model_version != first.model_version
+
+    decision: PromotionDecision = bad.result.output_for_node("promotion_decision")
+    assert not decision.passed
+    assert decision.champion_version == first.model_version
+    check = _check(bad)
+    assert not check.passed and check.blocking
+    assert check.metadata["value"].value == len(decision.failures) > 0
+    # Judged both on the floors and against the champion it would replace.
+    record = load_record(Path(decision.record_path).parent, decision.record_id)
+    failed = {r["rule"] for r in record.sections["verdict"]["reasons"] if not r["passed"]}
+    assert (
+        "floor" in failed
+        and {"macro_f1_non_inferiority", "accuracy_non_inferiority", "mcnemar"} <= failed
+    )
+    assert record.sections["comparison"] is not None
+
+    # The real run stopped at the gate: champion_model never ran, the alias did not move.
+    assert not bad.result.success
+    assert not bad.result.asset_materializations_for_node("champion_model")
+    started = {e.step_key for e in bad.result.all_events if e.event_type_value == "STEP_START"}
+    assert "promotion_decision" in started and "champion_model" not in started
+    client = _client(bad)
+    assert str(client.get_model_version_by_alias(first.model_name, CHAMPION).version) == (
+        first.model_version
+    )
+    version = client.get_model_version(candidate.model_name, candidate.model_version)
+    assert version.tags[VERDICT_TAG] == "failed"
+    with pytest.raises(Exception, match="previous"):
+        client.get_model_version_by_alias(first.model_name, PREVIOUS)
+
+    # Even forced alone, champion_model refuses the stored failed verdict.
+    forced = dg.materialize(
+        CHAIN,
+        selection=[champion_model],
+        instance=bad.instance,
+        resources=bad.resources,
+        raise_on_error=False,
+    )
+    assert not forced.success
+    [failure] = forced.get_step_failure_events()
+    assert failure.step_key == "champion_model"
+    assert "refusing to promote" in str(failure.step_failure_data)
+    assert not forced.asset_materializations_for_node("champion_model")
+    assert str(client.get_model_version_by_alias(first.model_name, CHAMPION).version) == (
+        first.model_version
+    )
