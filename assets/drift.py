@@ -86,9 +86,9 @@ def find_reference(
 
     Falls back to the challenger before any promotion; None before any model exists.
     """
-    from mlflow import MlflowClient
+    from models.tracking import client_for
 
-    client = MlflowClient(tracking_uri=mlflow.tracking_uri)
+    client = client_for(mlflow.config())
     for alias in ("champion", "challenger"):
         try:
             version = client.get_model_version_by_alias(mlflow.registered_model_name, alias)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 from mlflow.exceptions import MlflowException
@@ -76,12 +77,22 @@ class TrackedCandidate:
 
 
 def client_for(config: TrackingConfig) -> MlflowClient:
-    """An MlflowClient for `config` (creates the SQLite file's directory if needed)."""
-    if config.tracking_uri.startswith("sqlite:///"):
-        Path(config.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
-    return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+    """An MlflowClient for `config`, its store ready to use.
+
+    For the embedded SQLite store, the first use creates and migrates the schema; two
+    processes doing that at once (two Dagster runs starting together) corrupt it for one of
+    them ("no such column ..."). A file lock next to the database makes them take turns,
+    and the first caller initialises it while holding the lock.
+    """
+    if not config.tracking_uri.startswith("sqlite:///"):
+        return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+    db = Path(config.tracking_uri.removeprefix("sqlite:///"))
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(db) + ".lock"):
+        client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+        client.search_experiments(max_results=1)  # tracking store: create/migrate
+        client.search_registered_models(max_results=1)  # registry store, same file
+    return client
 
 
 def ensure_experiment(client: MlflowClient, config: TrackingConfig) -> str:

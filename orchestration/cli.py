@@ -43,6 +43,10 @@ def init() -> None:
         folder.mkdir(parents=True, exist_ok=True)
     ensure_dagster_home(settings.dagster_home)
     DataRegistry(settings.registry, settings.dvc_remote_url).ensure()
+    if settings.env == "local":  # create the embedded MLflow store before any run races for it
+        from models.tracking import TrackingConfig, client_for
+
+        client_for(TrackingConfig.embedded(settings.root))
     console.print(f"runtime home ready: {settings.root}")
 
 

@@ -78,3 +78,22 @@ def test_candidate_run_registry_and_alias(config, fast_result, accurate_result, 
     assert client.get_experiment_by_name(config.experiment_name).artifact_location == (
         config.artifact_location
     )
+
+
+def _first_use(home: str) -> str:
+    from models.tracking import TrackingConfig, client_for
+
+    client = client_for(TrackingConfig.embedded(Path(home)))
+    return str(len(client.search_experiments()))
+
+
+@pytest.mark.slow
+def test_concurrent_first_use_of_the_sqlite_store(tmp_path):
+    """Two processes creating the embedded store at once (two Dagster runs starting
+    together) both get a working store: the schema migration is serialised."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = pool.map(_first_use, [str(tmp_path)] * 2)
+    assert results == ["1", "1"]  # the Default experiment, seen by both
