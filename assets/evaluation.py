@@ -14,16 +14,13 @@ champion's same tier.
 
 import time
 from dataclasses import dataclass
-from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any, Literal
 
 import dagster as dg
 import numpy as np
 import pandas as pd
-import torch
 from pydantic import Field
-from safetensors.torch import load_file
 
 from assets.golden import GOLDEN_PATH, GoldenRef
 from assets.training import CandidateRef
@@ -52,9 +49,7 @@ from evaluation.reference_free import (
 )
 from evaluation.slices import Slice, build_slices
 from models.bundle import read_bundle_config
-from models.components.head import ClassifierHead
-from models.embedding_cache import EmbeddingCache, MiniLMEmbedder, minilm_cache_key
-from models.inference import Predictor, load_predictor
+from models.inference import CachedScorer
 from models.registry_aliases import CHAMPION, AliasedVersion, aliased_version, download_bundles
 from models.registry_aliases import promote as promote_alias
 from models.tracking import client_for
@@ -75,41 +70,16 @@ def gate_tier(tiers: dict[str, Any]) -> str:
 
 
 class _Scorer:
-    """A bundle's predictions on rows. Frozen-encoder bundles read MiniLM embeddings from the
-    runtime home's row-id cache (the one training fills), so each text is embedded once for
-    training, golden and traffic alike instead of on every evaluation. Other bundles go
-    through `models.inference.load_predictor`."""
+    """A bundle's predictions on rows, as evaluation's `Predictions` (see CachedScorer)."""
 
     def __init__(self, embeddings_root: Path) -> None:
-        self.root = embeddings_root
-        self._embedders: dict[int, MiniLMEmbedder] = {}
-        self._predictors: dict[Path, Predictor] = {}  # a fine-tuned encoder loads once
+        self._scorer = CachedScorer(embeddings_root)
 
     def predict(self, bundle_dir: Path, frame: pd.DataFrame, model_id: str) -> Predictions:
-        config = read_bundle_config(bundle_dir)
         ids, texts = frame[ROW_ID].astype(str).tolist(), frame[TEXT].astype(str).tolist()
-        if config.architecture == "frozen_encoder" and config.encoder and config.head:
-            ref = config.encoder
-            installed = package_version(ref.package)
-            if installed != ref.package_version:  # cached vectors would be another encoder's
-                raise RuntimeError(
-                    f"bundle needs {ref.package}=={ref.package_version}, installed is {installed}"
-                )
-            cache = EmbeddingCache(self.root, minilm_cache_key(ref.max_tokens))
-            embedder = self._embedders.setdefault(ref.max_tokens, MiniLMEmbedder(ref.max_tokens))
-            cache.ensure(ids, texts, embedder)
-            head = ClassifierHead(
-                len(config.labels), config.head.input_dim, config.head.hidden, config.head.dropout
-            )
-            head.load_state_dict(load_file(str(bundle_dir / "head.safetensors")))
-            with torch.inference_mode():
-                logits = head.eval()(torch.from_numpy(cache.lookup(ids)))
-                probs = torch.softmax(logits.float(), dim=-1).numpy()
-        else:
-            if bundle_dir not in self._predictors:
-                self._predictors[bundle_dir] = load_predictor(bundle_dir)
-            probs = self._predictors[bundle_dir].predict_proba(texts)
-        return Predictions.from_probs(probs, config.labels, model_id=model_id, row_ids=ids)
+        probs = self._scorer.predict_proba(bundle_dir, ids, texts)
+        labels = read_bundle_config(bundle_dir).labels
+        return Predictions.from_probs(probs, labels, model_id=model_id, row_ids=ids)
 
 
 def _model_id(name: str, version: str, tier: str) -> str:

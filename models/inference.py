@@ -134,3 +134,46 @@ def load_predictor(bundle_dir: Path, device: str = "cpu") -> Predictor:
     head.load_state_dict(load_file(str(bundle_dir / "head.safetensors")))
     encoder = _load_encoder(config, bundle_dir)
     return MiniLMPredictor(config, encoder.to(device), head.to(device))
+
+
+class CachedScorer:
+    """Class probabilities for identified rows (row id + text), bundle by bundle.
+
+    Frozen-encoder bundles read MiniLM embeddings from the runtime home's row-id cache (the
+    one training fills), so each text is embedded once for training, golden-set and traffic
+    evaluation alike instead of on every evaluation. Other bundles go through
+    `load_predictor` (loaded once per bundle).
+    """
+
+    def __init__(self, embeddings_root: Path) -> None:
+        self.root = Path(embeddings_root)
+        self._embedders: dict[int, object] = {}
+        self._predictors: dict[Path, Predictor] = {}
+
+    def predict_proba(
+        self, bundle_dir: Path, row_ids: Sequence[str], texts: Sequence[str]
+    ) -> np.ndarray:
+        from models.embedding_cache import EmbeddingCache, MiniLMEmbedder, minilm_cache_key
+
+        bundle_dir = Path(bundle_dir)
+        config = read_bundle_config(bundle_dir)
+        if config.architecture != "frozen_encoder" or not config.encoder or not config.head:
+            if bundle_dir not in self._predictors:
+                self._predictors[bundle_dir] = load_predictor(bundle_dir)
+            return self._predictors[bundle_dir].predict_proba(list(texts))
+        ref = config.encoder
+        installed = package_version(ref.package)
+        if installed != ref.package_version:  # cached vectors would be another encoder's
+            raise RuntimeError(
+                f"bundle needs {ref.package}=={ref.package_version}, installed is {installed}"
+            )
+        cache = EmbeddingCache(self.root, minilm_cache_key(ref.max_tokens))
+        embedder = self._embedders.setdefault(ref.max_tokens, MiniLMEmbedder(ref.max_tokens))
+        cache.ensure(list(row_ids), list(texts), embedder)  # type: ignore[arg-type]
+        head = ClassifierHead(
+            len(config.labels), config.head.input_dim, config.head.hidden, config.head.dropout
+        )
+        head.load_state_dict(load_file(str(bundle_dir / "head.safetensors")))
+        with torch.inference_mode():
+            logits = head.eval()(torch.from_numpy(cache.lookup(list(row_ids))))
+            return torch.softmax(logits.float(), dim=-1).numpy()
