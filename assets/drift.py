@@ -8,9 +8,6 @@ the retrain run it starts.
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,62 +46,30 @@ class Reference:
     fast_bundle: Path
 
 
-def _not_found(exc: Exception) -> bool:
-    from mlflow.exceptions import MlflowException
-
-    # Only "no such alias/model" means "no model yet"; an unreachable or broken tracking
-    # store must fail the check loudly, not read as "nothing to compare with".
-    return isinstance(exc, MlflowException) and exc.error_code in (
-        "RESOURCE_DOES_NOT_EXIST",
-        "INVALID_PARAMETER_VALUE",
-        "NOT_FOUND",
-    )
-
-
-def _download_fast_bundle(client, run_id: str, cache: Path) -> Path:  # type: ignore[no-untyped-def]
-    """The fast-tier bundle of a run, downloaded once into the cache (atomically)."""
-    final = cache / "bundles" / run_id / "fast"
-    if final.exists():
-        return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".download-"))
-    try:
-        client.download_artifacts(run_id, "bundles/fast", str(tmp))
-        os.replace(tmp / "fast", final)
-    except OSError:
-        if not final.exists():  # a concurrent download won the race: fine
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
-
-
 def find_reference(
     mlflow: MlflowResource, registry: DataRegistryResource, cache: Path
 ) -> Reference | None:
     """The champion's training snapshot (val+test rows: out-of-sample for its predictions).
 
-    Falls back to the challenger before any promotion; None before any model exists.
+    Falls back to the challenger before any promotion; None before any model exists. An
+    unreachable tracking store raises: drift checking must not silently switch off.
     """
-    from models.tracking import client_for
+    from models.registry_aliases import aliased_version, download_bundles
 
-    client = client_for(mlflow.config())
+    config = mlflow.config()
     for alias in ("champion", "challenger"):
-        try:
-            version = client.get_model_version_by_alias(mlflow.registered_model_name, alias)
-        except Exception as exc:
-            if _not_found(exc):
-                continue
-            raise
-        run_id = str(version.run_id)
-        tag = client.get_run(run_id).data.tags["snapshot_tag"]
+        version = aliased_version(config, mlflow.registered_model_name, alias)
+        if version is None:
+            continue
+        tag = version.tags["snapshot_tag"]
         frame = registry.registry().read_table(SNAPSHOT_PATH, rev=tag)
         frame = frame[frame[SPLIT] != "train"].reset_index(drop=True)
+        bundles = download_bundles(config, version, cache / "models")
+        # The fast tier predicts: the prediction signal needs the class mix, not the best
+        # model, and it costs microseconds per text.
+        bundle = bundles.get("fast") or next(iter(bundles.values()))
         return Reference(
-            f"{mlflow.registered_model_name}@{alias} v{version.version}",
-            tag,
-            frame,
-            _download_fast_bundle(client, run_id, cache),
+            f"{mlflow.registered_model_name}@{alias} v{version.version}", tag, frame, bundle
         )
     return None
 
