@@ -127,7 +127,7 @@ def run_drift_check(
         result = check_drift(
             side(reference.frame),
             side(current),
-            embed=cached_embedder(home.cache / "embeddings"),
+            embed=cached_embedder(home.layout.cache / "embeddings"),
             config=cfg,
         )
         summary = {
@@ -214,7 +214,7 @@ def drift_report(
         current = reg.read_table(batch_table_path(context.partition_key), rev=tag)
     else:  # nothing accepted (or file quarantined): no rows to judge
         current = pd.DataFrame({ROW_ID: [], TEXT: []})
-    reference = find_reference(mlflow, registry, home.cache)
+    reference = find_reference(mlflow, registry, home.layout.cache)
     summary, html = run_drift_check(current, reference, config, home, context.partition_key)
     context.log.info("drift %s: %s", context.partition_key, summary["verdict"])
     yield dg.MaterializeResult(metadata=drift_metadata(summary, html))
@@ -254,8 +254,8 @@ def traffic_drift_report(
     mlflow: MlflowResource,
 ):
     """The latest window of the serving log vs the champion's training data."""
-    current = read_prediction_window(home.root / "prediction_log", config.window_records)
-    reference = find_reference(mlflow, registry, home.cache)
+    current = read_prediction_window(home.layout.prediction_log, config.window_records)
+    reference = find_reference(mlflow, registry, home.layout.cache)
     summary, html = run_drift_check(
         current, reference, config, home, f"traffic-window-{len(current)}"
     )

@@ -87,7 +87,7 @@ def _model_id(name: str, version: str, tier: str) -> str:
 
 
 def _report_dir(home: RuntimeHomeResource, candidate: CandidateRef, stage: str) -> Path:
-    path = home.reports / "evaluation" / f"{candidate.model_name}-v{candidate.model_version}"
+    path = home.layout.reports / "evaluation" / f"{candidate.model_name}-v{candidate.model_version}"
     return path / stage
 
 
@@ -99,7 +99,7 @@ def _champion(
     champion = aliased_version(mlflow.config(), candidate.model_name, CHAMPION)
     if champion is None or champion.version == candidate.model_version:
         return None
-    return champion, download_bundles(mlflow.config(), champion, home.cache / "models")
+    return champion, download_bundles(mlflow.config(), champion, home.layout.cache / "models")
 
 
 def _fmt(ci: Interval | None) -> str:
@@ -173,7 +173,7 @@ def golden_evaluation(
     golden = registry.registry().read_table(GOLDEN_PATH, rev=golden_set.tag).reset_index(drop=True)
     out = _report_dir(home, candidate_model, "golden")
     eval_config = GoldenEvalConfig()
-    scorer = _Scorer(home.cache / "embeddings")
+    scorer = _Scorer(home.layout.cache / "embeddings")
     gate = gate_tier(candidate_model.bundles)
     metadata: dict[str, Any] = {"gate_tier": gate, "golden_tag": golden_set.tag}
 
@@ -332,7 +332,7 @@ def reference_free_evaluation(
         return dg.Output(empty, metadata=metadata)
 
     started = time.perf_counter()
-    scorer = _Scorer(home.cache / "embeddings")
+    scorer = _Scorer(home.layout.cache / "embeddings")
     val = snapshot[snapshot[SPLIT] == "val"]
     val_labels = val[LABEL].astype(str).tolist()
     method: Method = config.estimator
@@ -546,7 +546,7 @@ def promotion_decision(
             "orchestration": {"dagster_run_id": context.run_id, "asset": "promotion_decision"},
         },
     )
-    record = write_record(document, home.root / "decisions")
+    record = write_record(document, home.layout.decisions)
     client = client_for(mlflow.config())
     client.log_artifact(candidate_model.run_id, str(record.path), "decisions")
     name, version = candidate_model.model_name, candidate_model.model_version

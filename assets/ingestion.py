@@ -40,8 +40,8 @@ def ingested_batch(
     dataset: DatasetResource,
 ):
     """One landed file, validated: good rows committed + tagged in DVC, bad rows quarantined."""
-    path = find_landed(home.landing, context.partition_key)
-    report = ingest_file(path, dataset.spec(), registry.registry(), home.quarantine)
+    path = find_landed(home.layout.landing, context.partition_key)
+    report = ingest_file(path, dataset.spec(), registry.registry(), home.layout.quarantine)
     context.log.info("%s: %s", report.batch_id, report.status)
     metadata: dict[str, Any] = {
         "status": report.status,

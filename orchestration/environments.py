@@ -24,7 +24,7 @@ def _local(settings: DriftwiseSettings) -> dict[str, Any]:
     return {
         "home": RuntimeHomeResource(path=str(settings.root)),
         "registry": DataRegistryResource(
-            root=str(settings.registry), remote_url=settings.dvc_remote_url
+            root=str(settings.layout.registry), remote_url=settings.dvc_remote_url
         ),
         "dataset": DatasetResource.from_spec(settings.dataset),
         "mlflow": MlflowResource.embedded(settings.root),
@@ -35,7 +35,7 @@ def _local(settings: DriftwiseSettings) -> dict[str, Any]:
 def _prod(settings: DriftwiseSettings) -> dict[str, Any]:
     resources = _local(settings)
     resources["registry"] = DataRegistryResource(
-        root=str(settings.registry), remote_url=dg.EnvVar("DRIFTWISE_DVC_REMOTE_URL")
+        root=str(settings.layout.registry), remote_url=dg.EnvVar("DRIFTWISE_DVC_REMOTE_URL")
     )
     resources["mlflow"] = MlflowResource(
         tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI"),

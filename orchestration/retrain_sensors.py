@@ -148,8 +148,8 @@ def live_accuracy(home: RuntimeHomeResource, min_feedback: int) -> tuple[float, 
     """
     from data.jsonl_log import read_jsonl_log
 
-    feedback = read_jsonl_log(home.root / "feedback", newest=FEEDBACK_WINDOW).frame
-    predictions = read_jsonl_log(home.root / "prediction_log").frame
+    feedback = read_jsonl_log(home.layout.feedback, newest=FEEDBACK_WINDOW).frame
+    predictions = read_jsonl_log(home.layout.prediction_log).frame
     if feedback.empty or predictions.empty or "request_id" not in feedback:
         return None
     if "arm" in predictions.columns:

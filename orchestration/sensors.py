@@ -27,7 +27,7 @@ def plan_landing(
     hashes: set[str] = set(state["hashes"])
     new_ids: list[str] = []
     notes: list[str] = []
-    for path in landed_files(home.landing):
+    for path in landed_files(home.layout.landing):
         stat = path.stat()
         if now - stat.st_mtime < SETTLE_SECONDS:
             continue

@@ -17,6 +17,7 @@ from pydantic_settings import (
 )
 
 from data.schema import DatasetSpec
+from orchestration.layout import HomeLayout
 
 
 class DriftwiseSettings(BaseSettings):
@@ -48,34 +49,13 @@ class DriftwiseSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
-    # Derived locations (one place that knows the layout of the runtime home).
     @property
     def root(self) -> Path:
         return self.home.resolve()
 
     @property
-    def landing(self) -> Path:
-        return self.root / "landing"
-
-    @property
-    def quarantine(self) -> Path:
-        return self.root / "quarantine"
-
-    @property
-    def registry(self) -> Path:
-        return self.root / "registry"
-
-    @property
-    def dagster_home(self) -> Path:
-        return self.root / "dagster"
-
-    @property
-    def cache(self) -> Path:
-        return self.root / "cache"
-
-    @property
-    def reports(self) -> Path:
-        return self.root / "reports"
+    def layout(self) -> HomeLayout:
+        return HomeLayout(self.root)
 
 
 def load_settings() -> DriftwiseSettings:
