@@ -6,15 +6,15 @@ leaves no tag, so a rerun redoes the batch from scratch; a rerun after it finds 
 changes nothing (idempotent).
 """
 
+import hashlib
 import json
 import os
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from data.landing import batch_id_for, content_hash_of, file_sha256
+from data.landing import batch_id_for, content_hash_of
 from data.readers import UnreadableFile, read_file
 from data.registry import DataRegistry
 from data.schema import DOMAIN, LABEL, ROW_ID, DatasetSpec
@@ -56,9 +56,9 @@ def _write_json_atomic(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
-def _quarantine_file(src: Path, qdir: Path, report: IngestReport) -> IngestReport:
+def _quarantine_file(name: str, payload: bytes, qdir: Path, report: IngestReport) -> IngestReport:
     qdir.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src, qdir / src.name)
+    (qdir / name).write_bytes(payload)
     _write_json_atomic(qdir / "summary.json", report.to_dict())
     return report
 
@@ -91,7 +91,10 @@ def ingest_file(
     path: Path, spec: DatasetSpec, registry: DataRegistry, quarantine_root: Path
 ) -> IngestReport:
     """Ingest `path` into `registry`; bad rows (or the whole file) go under `quarantine_root`."""
-    sha = file_sha256(path)
+    # Read once: what is hashed, parsed and quarantined are the same bytes, even if the
+    # landed file is overwritten meanwhile.
+    payload = path.read_bytes()
+    sha = hashlib.sha256(payload).hexdigest()
     batch_id = batch_id_for(path, sha)
     qdir = quarantine_root / batch_id
     registry.ensure()
@@ -103,7 +106,7 @@ def ingest_file(
                 batch_id=batch_id, source=str(path), status="already_ingested", dvc_tag=earlier
             )
         try:
-            raw = read_file(path, max_bytes=spec.max_file_bytes)
+            raw = read_file(path, max_bytes=spec.max_file_bytes, payload=payload)
             result = validate_batch(raw, spec, batch_id, _history_row_ids(registry))
         except UnreadableFile as exc:
             report = IngestReport(
@@ -113,7 +116,7 @@ def ingest_file(
                 file_reason=exc.reason,
                 quarantine_dir=str(qdir),
             )
-            return _quarantine_file(path, qdir, report)
+            return _quarantine_file(path.name, payload, qdir, report)
 
         accepted = result.accepted
         report = IngestReport(

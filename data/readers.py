@@ -143,19 +143,29 @@ def _read_parquet(payload: bytes) -> RawBatch:
     return RawBatch(columns=[str(c) for c in df.columns], records=records)
 
 
-def read_file(path: Path, encoding: str = "utf-8", max_bytes: int = 512 * 2**20) -> RawBatch:
-    """Parse one landed file by its suffix. Raises `UnreadableFile` for whole-file failures."""
+def read_file(
+    path: Path,
+    encoding: str = "utf-8",
+    max_bytes: int = 512 * 2**20,
+    payload: bytes | None = None,
+) -> RawBatch:
+    """Parse one landed file by its suffix. Raises `UnreadableFile` for whole-file failures.
+
+    `payload`: the file's bytes when the caller already read them (so that what is parsed is
+    exactly what was hashed, even if the file changes meanwhile).
+    """
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(
             f"unsupported file type {suffix!r}; expected one of {SUPPORTED_SUFFIXES}"
         )
-    size = path.stat().st_size
+    size = len(payload) if payload is not None else path.stat().st_size
     if size == 0:
         raise UnreadableFile("empty file (0 bytes)")
     if size > max_bytes:
         raise UnreadableFile(f"file is {size} bytes, over the {max_bytes}-byte limit")
-    payload = path.read_bytes()
+    if payload is None:
+        payload = path.read_bytes()
     if suffix == ".parquet":
         return _read_parquet(payload)
     # utf-8-sig: a BOM written by spreadsheet tools is not part of the first column's name.

@@ -10,6 +10,7 @@ wrapper does not request log-probabilities, so deepeval uses the plain JSON scor
 import json
 import logging
 import os
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,10 +118,14 @@ class JudgeReport:
 def run_judge(
     test_cases: list[LLMTestCase], config: JudgeConfig, workdir: Path
 ) -> JudgeReport | None:
-    """G-Eval the first `config.max_cases` cases; None when the judge is disabled."""
+    """G-Eval a seeded random sample of `config.max_cases` cases; None when disabled.
+
+    A sample, not the first rows: the golden set is sorted by domain and label, so its head
+    would be one cell only.
+    """
     if not config.enabled:
         return None
-    cases = test_cases[: config.max_cases]
+    cases = random.Random(0).sample(test_cases, min(config.max_cases, len(test_cases)))
     metric = GEval(
         name=config.name,
         criteria=config.criteria,

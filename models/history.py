@@ -53,7 +53,12 @@ def read_history(path: Path) -> list[dict[str, float]]:
     epochs: dict[int, dict[str, float]] = {}
     with path.open() as fh:
         for line in fh:
-            row = json.loads(line)
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                # A run killed mid-write leaves a torn last line; the epoch it described is
+                # re-run on resume, so skipping it loses nothing.
+                continue
             if "epoch" not in row:
                 continue
             epoch = int(row["epoch"])
