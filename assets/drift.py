@@ -30,9 +30,13 @@ REPORT_DIR = "reports/drift"
 class DriftCheckConfig(dg.Config):
     """Drift check knobs (see evaluation/drift_config.py for the statistics)."""
 
-    min_samples: int = Field(200, description="Below this on either side: insufficient_data.")
-    sample_size: int = Field(1000, description="Equal seeded subsample per side.")
-    min_drifted_signals: int = Field(1, description="Signals that must drift for a verdict.")
+    min_samples: int = Field(
+        200, ge=20, description="Below this on either side: insufficient_data."
+    )
+    sample_size: int = Field(1000, ge=20, description="Equal seeded subsample per side.")
+    min_drifted_signals: int = Field(
+        1, ge=1, le=4, description="Signals that must drift for a verdict."
+    )
     seed: int = 0
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 from filelock import FileLock
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from data.snapshot import SnapshotRef
 from orchestration.resources import DataRegistryResource, MlflowResource, RuntimeHomeResource
@@ -26,6 +26,32 @@ class TrainConfig(dg.Config):
     devices: str = Field("auto", description="Lightning devices: auto, 1, 2, …")
     strategy: str = Field("auto", description="Lightning strategy: auto, ddp, …")
     seed: int = Field(0, description="Fixes data order and init: a CPU rerun gives equal metrics.")
+
+    # Checked when Dagster builds the step's config, before anything is read or trained, so a
+    # launchpad typo fails at once with the allowed values.
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, value: list[str]) -> list[str]:
+        unknown = set(value) - {"fast", "accurate"}
+        if not value or unknown:
+            raise ValueError(f"tiers must be a non-empty subset of fast, accurate; got {value}")
+        return value
+
+    @field_validator("accurate_mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        return _one_of(value, ("auto", "frozen", "finetune"), "accurate_mode")
+
+    @field_validator("accelerator")
+    @classmethod
+    def _accelerator(cls, value: str) -> str:
+        return _one_of(value, ("auto", "cpu", "gpu"), "accelerator")
+
+
+def _one_of(value: str, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)

@@ -68,3 +68,16 @@ def test_candidate_model_trains_tracks_and_registers(vader_df: pd.DataFrame, res
     for tier, bundle in candidate.bundles.items():
         probs = load_predictor(Path(bundle)).predict_proba(texts)
         assert probs.shape == (2, 2), tier
+
+
+def test_train_config_rejects_bad_values_before_training():
+    """Launchpad typos fail at config validation with the allowed values (no training)."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="subset of fast, accurate"):
+        TrainConfig(tiers=["fast", "acurate"])
+    with pytest.raises(ValidationError, match="accelerator must be one of"):
+        TrainConfig(accelerator="tpu")
+    with pytest.raises(ValidationError, match="accurate_mode must be one of"):
+        TrainConfig(accurate_mode="full")
+    assert TrainConfig().tiers == ["fast", "accurate"]
