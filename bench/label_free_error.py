@@ -37,6 +37,9 @@ def main() -> None:
 
     home = Path(args.home).resolve()
     config = TrackingConfig.embedded(home)
+    if not (home / "mlflow" / "mlflow.db").exists():
+        print(f"no models under {home}: run `make run` first (skipped)")
+        return
     mv = client_for(config).get_model_version(args.model, args.version)
     version = AliasedVersion(args.model, str(mv.version), mv.run_id, mv.source, dict(mv.tags))
     bundles = download_bundles(config, version, home / "cache" / "models")
