@@ -53,6 +53,7 @@ from data.landing import batch_id_for
 from data.schema import row_id
 from evaluation.decision import load_record
 from models.registry_aliases import CHAMPION, PREVIOUS
+from orchestration.jobs import retrain_job
 from orchestration.resources import (
     DataRegistryResource,
     DatasetResource,
@@ -95,23 +96,11 @@ class ChainRun:
 
 
 def _definitions(resources: dict) -> dg.Definitions:
-    retrain = dg.define_asset_job(
-        "retrain",
-        selection=dg.AssetSelection.assets(
-            golden_set,
-            training_snapshot,
-            candidate_model,
-            golden_evaluation,
-            reference_free_evaluation,
-            promotion_decision,
-            champion_model,
-        ),
-        executor_def=dg.in_process_executor,
-    )
+    """The real `retrain` job (orchestration/jobs.py) over this test's resources."""
     return dg.Definitions(
         assets=CHAIN,
         asset_checks=[check_golden_disjoint, check_promotion_gate],
-        jobs=[retrain],
+        jobs=[retrain_job],
         resources=resources,
     )
 
