@@ -26,6 +26,9 @@ class TrainConfig(dg.Config):
     devices: str = Field("auto", description="Lightning devices: auto, 1, 2, …")
     strategy: str = Field("auto", description="Lightning strategy: auto, ddp, …")
     seed: int = Field(0, description="Fixes data order and init: a CPU rerun gives equal metrics.")
+    progress_bar: bool = Field(
+        False, description="Lightning's progress bar on stderr (off by default: it floods logs)."
+    )
 
     # Checked when Dagster builds the step's config, before anything is read or trained, so a
     # launchpad typo fails at once with the allowed values.
@@ -122,6 +125,7 @@ def candidate_model(
                 spec,
                 work_dir,
                 cache_dir=home.layout.cache / "embeddings",
+                progress=config.progress_bar,
                 lineage={**lineage, "config_hash": spec.fingerprint()},
             )
         if result is None:  # only on non-zero ranks of an external DDP launch

@@ -234,6 +234,10 @@ def train(
         The result on global rank zero; None on other ranks of an externally launched DDP.
     """
     check_snapshot(snapshot)
+    if not progress:
+        # Quiet means quiet: Lightning's "GPU available…" lines and tips are INFO on its own
+        # logger; the chosen hardware is reported in the result instead.
+        logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     plan = resolve(spec)
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
