@@ -24,9 +24,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _safe_stem(path: Path) -> str:
+    return _UNSAFE.sub("_", path.stem).strip("._-")[:60] or "batch"
+
+
 def batch_id_for(path: Path, sha256: str | None = None) -> str:
-    stem = _UNSAFE.sub("_", path.stem).strip("._-")[:60] or "batch"
-    return f"{stem}-{(sha256 or file_sha256(path))[:12]}"
+    return f"{_safe_stem(path)}-{(sha256 or file_sha256(path))[:12]}"
 
 
 def content_hash_of(batch_id: str) -> str:
@@ -46,8 +49,11 @@ def landed_files(landing: Path) -> list[Path]:
 
 def find_landed(landing: Path, batch_id: str) -> Path:
     """The landed file behind a batch id (matching name *and* content)."""
+    stem = batch_id.rsplit("-", 1)[0]
     for path in landed_files(landing):
-        if batch_id_for(path) == batch_id:
+        # Hash only files whose name fits: a landing zone of many large files is not
+        # re-read in full by every ingest run.
+        if _safe_stem(path) == stem and batch_id_for(path) == batch_id:
             return path
     raise FileNotFoundError(f"no file in {landing} matches batch {batch_id!r} (moved or changed?)")
 
