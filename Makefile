@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DRIFTWISE_HOME ?= $(CURDIR)/.driftwise
 export DAGSTER_HOME := $(DRIFTWISE_HOME)/dagster
-# Telemetry off for every dependency (the code sets these too: orchestration/offline.py).
+# Telemetry off for every dependency (the code sets these too: orchestration/cli/offline.py).
 export DAGSTER_DISABLE_TELEMETRY := 1
 export BENTOML_DO_NOT_TRACK := true
 export MLFLOW_DISABLE_TELEMETRY := true
@@ -46,7 +46,7 @@ test-fast: data
 # Dagster UI on 127.0.0.1:3000 over the runtime home's instance.
 dagster: data
 	$(BIN)/driftwise init
-	$(BIN)/python -m orchestration.launch_ui --host 127.0.0.1 --port 3000
+	$(BIN)/python -m orchestration.cli.launch_ui --host 127.0.0.1 --port 3000
 
 # MLflow UI on 127.0.0.1:5000 over the embedded tracking store.
 mlflow: venv

@@ -5,10 +5,11 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from assets.golden import GOLDEN_PATH, GoldenRef, golden_set
+from assets.golden_set import golden_set
+from data.golden_set import GOLDEN_PATH, GoldenRef
 from data.ingest import accepted_batches, count_persisted, ingest_file
 from data.landing import find_landed
-from data.schema import DOMAIN, LABEL, SPLIT, row_id
+from data.schema import DOMAIN, LABEL, SPLIT, DatasetSpec, row_id
 from data.snapshot import (
     SNAPSHOT_PATH,
     SNAPSHOT_TAG_PREFIX,
@@ -17,7 +18,7 @@ from data.snapshot import (
     content_hash,
     golden_overlap,
 )
-from orchestration.resources import DataRegistryResource, DatasetResource, RuntimeHomeResource
+from orchestration.resources import DataRegistryResource, RuntimeHomeResource
 
 batch_partitions = dg.DynamicPartitionsDefinition(name="batches")
 
@@ -37,11 +38,11 @@ def ingested_batch(
     context: dg.AssetExecutionContext,
     home: RuntimeHomeResource,
     registry: DataRegistryResource,
-    dataset: DatasetResource,
+    dataset: dg.ResourceParam[DatasetSpec],
 ):
     """One landed file, validated: good rows committed + tagged in DVC, bad rows quarantined."""
     path = find_landed(home.layout.landing, context.partition_key)
-    report = ingest_file(path, dataset.spec(), registry.registry(), home.layout.quarantine)
+    report = ingest_file(path, dataset, registry.registry(), home.layout.quarantine)
     context.log.info("%s: %s", report.batch_id, report.status)
     metadata: dict[str, Any] = {
         "status": report.status,

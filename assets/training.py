@@ -1,7 +1,5 @@
 """Training: a challenger (fast + accurate tiers) from the latest snapshot, in MLflow."""
 
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -9,8 +7,18 @@ from filelock import FileLock
 from pydantic import Field, field_validator
 
 from data.snapshot import SnapshotRef
+from models.candidate import CandidateRef
+from models.lineage import (
+    CONFIG_HASH,
+    DAGSTER_RUN_ID,
+    GIT_COMMIT,
+    RUN_TAG_TRIGGER,
+    SNAPSHOT_SHA256,
+    SNAPSHOT_TAG,
+    TRIGGER,
+    commit_tag,
+)
 from orchestration.resources import DataRegistryResource, MlflowResource, RuntimeHomeResource
-from orchestration.triggers import TAG_TRIGGER
 
 
 class TrainConfig(dg.Config):
@@ -57,26 +65,6 @@ def _one_of(value: str, allowed: tuple[str, ...], name: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class CandidateRef:
-    """A trained challenger: where its bundles are and what MLflow knows it as."""
-
-    model_name: str
-    model_version: str
-    run_id: str
-    snapshot_tag: str
-    snapshot_sha256: str
-    bundles: dict[str, str]  # tier -> bundle directory
-    val_macro_f1: dict[str, float]
-
-
-def git_commit(repo: Path) -> str:
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    )
-    return proc.stdout.strip() if proc.returncode == 0 else "unknown"
-
-
 @dg.asset(group_name="training", kinds={"pytorch", "mlflow"})
 def candidate_model(
     context: dg.AssetExecutionContext,
@@ -93,11 +81,11 @@ def candidate_model(
 
     snapshot = registry.registry().read_table(training_snapshot.path, rev=training_snapshot.tag)
     lineage = {
-        "snapshot_tag": training_snapshot.tag,
-        "snapshot_sha256": training_snapshot.sha256,
-        "git_commit": git_commit(Path(__file__).resolve().parents[1]),
-        "dagster_run_id": context.run_id,
-        "trigger": context.run.tags.get(TAG_TRIGGER, "manual"),
+        SNAPSHOT_TAG: training_snapshot.tag,
+        SNAPSHOT_SHA256: training_snapshot.sha256,
+        GIT_COMMIT: commit_tag(),
+        DAGSTER_RUN_ID: context.run_id,
+        TRIGGER: context.run.tags.get(RUN_TAG_TRIGGER, "manual"),
     }
     results = []
     for tier in config.tiers:
@@ -126,12 +114,12 @@ def candidate_model(
                 work_dir,
                 cache_dir=home.layout.cache / "embeddings",
                 progress=config.progress_bar,
-                lineage={**lineage, "config_hash": spec.fingerprint()},
+                lineage={**lineage, CONFIG_HASH: spec.fingerprint()},
             )
         if result is None:  # only on non-zero ranks of an external DDP launch
             raise RuntimeError("training returned no result on rank 0")
         results.append(result)
-    tags = {**lineage, "config_hash": "+".join(r.spec.fingerprint() for r in results)}
+    tags = {**lineage, CONFIG_HASH: "+".join(r.spec.fingerprint() for r in results)}
     tracked = track_candidate(
         results, mlflow.config(), tags=tags, run_name=f"candidate-{training_snapshot.sha256[:8]}"
     )
@@ -149,7 +137,7 @@ def candidate_model(
         "mlflow_run_id": tracked.run_id,
         "model": f"{tracked.model_name} v{tracked.model_version} @challenger",
         "snapshot_tag": training_snapshot.tag,
-        "trigger": lineage["trigger"],
+        "trigger": lineage[TRIGGER],
     }
     # `make mlflow` serves the UI here; the link works while it runs.
     metadata["mlflow_ui"] = dg.MetadataValue.url(

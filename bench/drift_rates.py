@@ -87,7 +87,7 @@ class Pool:
         self.conf: np.ndarray = np.empty(0)
 
     def sample(self, rows: np.ndarray):  # -> DriftSample (import deferred: offline first)
-        from evaluation.drift import DriftSample
+        from evaluation.drift.check import DriftSample
 
         return DriftSample(
             texts=[self.texts[i] for i in rows],
@@ -126,8 +126,8 @@ def run(seeds: int, fp_seeds: int, sizes: list[int]) -> dict[int, dict[str, list
     Seeds below `seeds` run all four comparisons; further seeds up to `fp_seeds` run only
     movies/movies, because a false-positive rate near 1% needs hundreds of draws to pin down.
     """
-    from evaluation.drift import check_drift
-    from evaluation.drift_config import DriftConfig
+    from evaluation.drift.check import check_drift
+    from evaluation.drift.config import DriftConfig
 
     pools, movie_rows = load_pools()
     out: dict[int, dict[str, list[dict]]] = {}
@@ -209,7 +209,7 @@ def print_table(flags: dict[int, dict[str, list[dict]]]) -> None:
 
 
 def main() -> None:
-    from orchestration import offline
+    from orchestration.cli import offline
 
     offline.apply()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

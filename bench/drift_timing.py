@@ -30,7 +30,7 @@ def _rows(pool_size: int, size: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def main() -> None:
-    from orchestration import offline
+    from orchestration.cli import offline
 
     offline.apply()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -42,8 +42,8 @@ def main() -> None:
 
     from drift_rates import load_pools
 
-    from evaluation.drift import check_drift
-    from evaluation.drift_config import DriftConfig
+    from evaluation.drift.check import check_drift
+    from evaluation.drift.config import DriftConfig
 
     pools, movie_rows = load_pools()
     movies, tweets = pools["movies"], pools["tweets"]

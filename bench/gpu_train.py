@@ -15,7 +15,7 @@ import sys
 
 import torch
 
-from orchestration import offline
+from orchestration.cli import offline
 
 
 def main() -> None:

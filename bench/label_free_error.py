@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestration import offline
+from models.lineage import SNAPSHOT_TAG
+from orchestration.cli import offline
 
 
 def main() -> None:
@@ -25,14 +26,14 @@ def main() -> None:
     args = parser.parse_args()
     offline.apply()
 
-    from data.registry import DataRegistry
+    from data.data_registry import DataRegistry
     from data.schema import ROW_ID, SPLIT, TEXT, row_id
     from data.snapshot import SNAPSHOT_PATH
     from data.vader import fetch_wheel, load_vader
-    from evaluation.label_free import fit_accuracy_estimator
-    from evaluation.predictions import Predictions
+    from evaluation.stats.predictions import Predictions
+    from evaluation.traffic.label_free import fit_accuracy_estimator
     from models.inference import CachedScorer
-    from models.registry_aliases import AliasedVersion, download_bundles
+    from models.model_registry import AliasedVersion, download_bundles
     from models.tracking import TrackingConfig, client_for
 
     home = Path(args.home).resolve()
@@ -44,7 +45,7 @@ def main() -> None:
     version = AliasedVersion(args.model, str(mv.version), mv.run_id, mv.source, dict(mv.tags))
     bundles = download_bundles(config, version, home / "cache" / "models")
     snapshot = DataRegistry(home / "registry").read_table(
-        SNAPSHOT_PATH, rev=version.tags["snapshot_tag"]
+        SNAPSHOT_PATH, rev=version.tags[SNAPSHOT_TAG]
     )
     val = snapshot[snapshot[SPLIT] == "val"]
     trained_domains = set(snapshot["domain"].dropna())

@@ -24,7 +24,7 @@ import lightning as L
 import pandas as pd
 import torch
 
-from orchestration import offline
+from orchestration.cli import offline
 
 STEPS, WARMUP = 600, 50
 
@@ -44,7 +44,7 @@ class Timing:
 
 def build(spec: Any, snapshot: pd.DataFrame, cache_dir: Path) -> tuple[Any, Any, Any]:
     """(plan, module, datamodule) seeded exactly as `train` would build them."""
-    from models.snapshot import label_set
+    from data.snapshot import label_set
     from models.spec import resolve
     from models.tiers import build_tier
 

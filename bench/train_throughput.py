@@ -27,7 +27,7 @@ from sklearn.model_selection import train_test_split
 
 from data.schema import row_id
 from data.vader import fetch_wheel, load_vader
-from orchestration import offline
+from orchestration.cli import offline
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.data_registry import DataRegistry
 from data.landing import batch_id_for, content_hash_of
 from data.readers import UnreadableFile, read_file
-from data.registry import DataRegistry
 from data.schema import DOMAIN, LABEL, ROW_ID, DatasetSpec
 from data.validation import validate_batch
 

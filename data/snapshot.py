@@ -1,5 +1,9 @@
 """The training snapshot: every accepted labelled row, deduplicated, golden rows excluded,
-with a stable split column, identified by a content hash.
+with a stable split column, identified by a content hash - and its contract.
+
+Contract (what training accepts, `check_snapshot`): a DataFrame with `row_id`, `text`,
+`label`, `domain` (may be null), `split` in {train, val, test} and any extra metadata
+columns; any number of classes, every one of them present in the train split.
 
 The split is decided per row by a hash of its row id: stratified in expectation, and stable
 as data grows — a row that was in validation stays in validation in every later snapshot, so
@@ -14,6 +18,40 @@ import numpy as np
 import pandas as pd
 
 from data.schema import DOMAIN, LABEL, ROW_ID, SPLIT, TEXT
+
+SPLITS = ("train", "val", "test")
+REQUIRED_COLUMNS = (ROW_ID, TEXT, LABEL, SPLIT)
+
+
+class SnapshotError(ValueError):
+    """The frame does not meet the training-snapshot contract."""
+
+
+def check_snapshot(frame: pd.DataFrame) -> None:
+    """Raise `SnapshotError` unless `frame` can be trained on."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise SnapshotError(f"snapshot lacks columns {missing}")
+    bad_split = set(frame[SPLIT].unique()) - set(SPLITS)
+    if bad_split:
+        raise SnapshotError(f"unknown split values {sorted(map(str, bad_split))}")
+    for split in ("train", "val"):
+        if not (frame[SPLIT] == split).any():
+            raise SnapshotError(f"snapshot has no {split!r} rows")
+    for column in (ROW_ID, TEXT, LABEL):
+        if frame[column].isna().any():
+            raise SnapshotError(f"column {column!r} has missing values")
+    train_labels = set(frame.loc[frame[SPLIT] == "train", LABEL])
+    if len(train_labels) < 2:
+        raise SnapshotError("the train split needs at least two labels")
+    unseen = set(frame[LABEL]) - train_labels
+    if unseen:
+        raise SnapshotError(f"labels {sorted(unseen)} occur outside the train split only")
+
+
+def label_set(frame: pd.DataFrame) -> list[str]:
+    """Class names in index order (sorted: stable across snapshots with the same classes)."""
+    return sorted(str(v) for v in frame.loc[frame[SPLIT] == "train", LABEL].unique())
 
 
 def _unit_interval(ids: pd.Series, salt: str) -> np.ndarray:

@@ -5,6 +5,7 @@ subclasses say how a split becomes tensors. Heavy, cacheable preparation happens
 `prepare_data` (runs once per node); `setup` only builds in-memory splits.
 """
 
+import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,8 +16,24 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from data.schema import LABEL, ROW_ID, SPLIT, TEXT
+from data.snapshot import REQUIRED_COLUMNS
 from models.embedding_cache import EmbeddingCache
 from models.hashing import HashedNgramFeaturizer
+
+
+def balanced_class_weights(train_labels: np.ndarray, num_classes: int) -> list[float]:
+    """n / (k * n_c) per class (sklearn's 'balanced'); every class carries equal total weight."""
+    counts = np.bincount(train_labels, minlength=num_classes).astype(np.float64)
+    return (counts.sum() / (num_classes * np.maximum(counts, 1.0))).tolist()
+
+
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    """Content hash of the columns training reads, in row order (row order shapes training).
+
+    `hash_pandas_object` uses a fixed key, so the value is the same in every process.
+    """
+    hashed = pd.util.hash_pandas_object(frame[list(REQUIRED_COLUMNS)], index=False)
+    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()[:16]
 
 
 class EpochShuffleSampler(Sampler[int]):

@@ -124,3 +124,22 @@ class MiniLMEmbedder:
 
             self._encoder = MiniLMEncoder(self.max_tokens).to(self.device)
         return self._encoder.embed(texts, batch_size=self.batch_size)
+
+
+def cached_embedder(cache_root: Path, max_tokens: int = 128) -> Callable[[list[str]], np.ndarray]:
+    """texts -> MiniLM embeddings through the row-id cache that training also fills.
+
+    Drift checks embed the same reference rows on every run; keyed by the text's row id,
+    they are embedded once and then read back.
+    """
+    from data.schema import row_id
+
+    cache = EmbeddingCache(cache_root, minilm_cache_key(max_tokens))
+    embedder = MiniLMEmbedder(max_tokens=max_tokens)
+
+    def embed(texts: list[str]) -> np.ndarray:
+        ids = [row_id(t) for t in texts]
+        cache.ensure(ids, texts, embedder)
+        return cache.lookup(ids)
+
+    return embed

@@ -25,6 +25,7 @@ from mlflow.entities import Metric, Param
 from mlflow.exceptions import MlflowException
 from pydantic import BaseModel, Field
 
+from models.lineage import LINEAGE_KEYS
 from models.reports import ClassificationReport
 from models.training import TrainResult
 
@@ -32,15 +33,6 @@ log = logging.getLogger(__name__)
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"
-# Lineage keys the orchestration layer is expected to pass (any others are kept too).
-LINEAGE_KEYS = (
-    "snapshot_tag",
-    "snapshot_hash",
-    "git_commit",
-    "config_hash",
-    "dagster_run_id",
-    "trigger",
-)
 _BATCH = 500  # MLflow accepts at most 1000 metrics per log_batch
 
 
@@ -186,6 +178,10 @@ def log_training_run(
     (JSON + confusion PNG), bundles under `bundles/<tier>/`, and `tags` (lineage)."""
     if not results:
         raise ValueError("nothing to log: no training results")
+    missing = [k for k in LINEAGE_KEYS if k not in tags]
+    if missing:
+        # A version without its snapshot or commit cannot be reproduced or audited.
+        raise ValueError(f"lineage tags missing: {missing}")
     client = client_for(config)
     experiment_id = ensure_experiment(client, config)
     run_tags = {

@@ -35,11 +35,11 @@ from lightning.pytorch.loggers import Logger
 from torch import nn
 
 from data.schema import SPLIT
+from data.snapshot import check_snapshot, label_set
 from models.bundle import BundleConfig, save_bundle
-from models.datamodules import SnapshotDataModule
+from models.datamodules import SnapshotDataModule, balanced_class_weights, frame_fingerprint
 from models.history import JsonlHistoryLogger, read_history
 from models.reports import ClassificationReport
-from models.snapshot import balanced_class_weights, check_snapshot, frame_fingerprint, label_set
 from models.spec import RunPlan, TrainSpec, resolve
 from models.tiers import build_tier
 
@@ -216,7 +216,7 @@ def train(
     loggers: Sequence[Logger] = (),
     lineage: Mapping[str, str] | None = None,
 ) -> TrainResult | None:
-    """Train `spec.tier` on `snapshot` (contract: models.snapshot) under `work_dir`.
+    """Train `spec.tier` on `snapshot` (contract: data.snapshot) under `work_dir`.
 
     Args:
         snapshot: training snapshot with train and val splits (test optional).

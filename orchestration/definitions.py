@@ -3,24 +3,24 @@ location, never at import."""
 
 import dagster as dg
 
-from assets import drift, evaluation, golden, ingestion, training
+from assets import drift, evaluation, golden_set, ingestion, training
 from orchestration.environments import get_resources
 from orchestration.jobs import drift_check_job, ingest_job, retrain_job, snapshot_job
-from orchestration.retrain_sensors import (
+from orchestration.sensors.landing import new_batch_sensor
+from orchestration.sensors.retrain import (
     drift_check_schedule,
     drift_sensor,
     new_labelled_data_sensor,
     performance_sensor,
     retrain_floor_schedule,
 )
-from orchestration.sensors import new_batch_sensor
 from orchestration.settings import DriftwiseSettings, load_settings
 
 
 def build_definitions(settings: DriftwiseSettings) -> dg.Definitions:
     return dg.Definitions(
         assets=[
-            golden.golden_set,
+            golden_set.golden_set,
             ingestion.ingested_batch,
             ingestion.training_snapshot,
             training.candidate_model,

@@ -12,7 +12,6 @@ import dagster as dg
 
 from orchestration.resources import (
     DataRegistryResource,
-    DatasetResource,
     MlflowResource,
     RuntimeHomeResource,
     TriggerPolicyResource,
@@ -26,7 +25,9 @@ def _local(settings: DriftwiseSettings) -> dict[str, Any]:
         "registry": DataRegistryResource(
             root=str(settings.layout.registry), remote_url=settings.dvc_remote_url
         ),
-        "dataset": DatasetResource.from_spec(settings.dataset),
+        # The dataset spec is a plain value (pydantic, validated when settings load), handed
+        # to assets as `ResourceParam[DatasetSpec]`: no Dagster copy of its fields to drift.
+        "dataset": settings.dataset,
         "mlflow": MlflowResource.embedded(settings.root),
         "trigger_policy": TriggerPolicyResource(cooldown_s=settings.retrain_cooldown_s),
     }

@@ -10,10 +10,11 @@ from assets.evaluation import (
     promotion_decision,
     reference_free_evaluation,
 )
-from assets.golden import golden_set
+from assets.golden_set import golden_set
 from assets.ingestion import batch_partitions, ingested_batch, training_snapshot
 from assets.training import candidate_model
-from orchestration.triggers import RETRAIN_JOB
+from models.lineage import RUN_TAG_RETRAIN
+from orchestration.sensors.guard import RETRAIN_JOB
 
 ingest_job = dg.define_asset_job(
     "ingest",
@@ -48,7 +49,7 @@ retrain_job = dg.define_asset_job(
     ),
     # Training is one long step; a process per step only adds start-up time here.
     executor_def=dg.in_process_executor,
-    tags={"driftwise/retrain": "1"},  # the queue runs one retrain at a time (dagster.yaml)
+    tags={RUN_TAG_RETRAIN: "1"},  # the queue runs one retrain at a time (dagster.yaml)
     description="Snapshot -> challenger (both tiers, MLflow @challenger) -> golden-set and "
     "reference-free evaluation -> promotion gate -> @champion.",
 )

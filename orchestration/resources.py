@@ -5,8 +5,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from data.registry import DataRegistry
-from data.schema import DatasetSpec
+from data.data_registry import DataRegistry
 from orchestration.layout import HomeLayout
 
 
@@ -32,26 +31,6 @@ class DataRegistryResource(dg.ConfigurableResource):
 
     def registry(self) -> DataRegistry:
         return DataRegistry(Path(self.root), self.remote_url)
-
-
-class DatasetResource(dg.ConfigurableResource):
-    """Which columns mean what in landed files (bring your own data by config)."""
-
-    text_column: str = "text"
-    label_column: str | None = "label"
-    domain_column: str | None = "domain"
-    # As DatasetSpec (a test keeps them equal); pydantic copies the default per instance.
-    labels: list[str] | None = ["negative", "positive"]  # noqa: RUF012
-    min_text_chars: int = 1
-    max_text_chars: int = 5_000
-    max_file_bytes: int = 512 * 2**20
-
-    @classmethod
-    def from_spec(cls, spec: DatasetSpec) -> "DatasetResource":
-        return cls(**spec.model_dump())
-
-    def spec(self) -> DatasetSpec:
-        return DatasetSpec(**self.model_dump())
 
 
 class MlflowResource(dg.ConfigurableResource):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from orchestration import offline
+from orchestration.cli import offline
 
 offline.apply()
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.resources import DataRegistryResource, DatasetResource, RuntimeHomeResource
+from data.schema import DatasetSpec
+from orchestration.resources import DataRegistryResource, RuntimeHomeResource
 
 
 @pytest.fixture()
@@ -14,5 +15,5 @@ def resources(home: Path) -> dict:
     return {
         "home": RuntimeHomeResource(path=str(home)),
         "registry": DataRegistryResource(root=str(home / "registry")),
-        "dataset": DatasetResource(labels=["negative", "positive"]),
+        "dataset": DatasetSpec(labels=["negative", "positive"]),
     }

@@ -14,10 +14,11 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from assets.drift import DriftCheckConfig, drift_report, read_prediction_window
+from assets.drift import DriftCheckConfig, drift_report
 from assets.ingestion import batch_partitions, ingested_batch
 from data.landing import batch_id_for
 from data.snapshot import content_hash
+from models.lineage import LINEAGE_KEYS, SNAPSHOT_TAG
 from models.spec import TrainSpec
 from models.tracking import track_candidate
 from models.training import train
@@ -34,7 +35,8 @@ def test_drift_report_flags_tweets_not_movies(vader_df: pd.DataFrame, resources,
     reg.commit_table("snapshots/training.parquet", snapshot, tag, "reference")
     result = train(snapshot, TrainSpec(tier="fast", max_epochs=4), home / "fast")
     mlflow_res = MlflowResource.embedded(home)
-    track_candidate([result], mlflow_res.config(), {"snapshot_tag": tag})
+    lineage = dict.fromkeys(LINEAGE_KEYS, "test") | {SNAPSHOT_TAG: tag}
+    track_candidate([result], mlflow_res.config(), lineage)
 
     held_out = movies[~movies["text"].isin(snapshot["text"])].sample(400, random_state=1)
     tweets = vader_df[vader_df["domain"] == "tweets"].sample(400, random_state=1)
@@ -89,14 +91,3 @@ def test_no_model_yet_means_insufficient_data(resources, home: Path):
     meta = run.asset_materializations_for_node("drift_report")[0].metadata
     assert meta["verdict"].value == "insufficient_data"
     assert "report_html" not in meta
-
-
-def test_prediction_window_reads_newest_records(tmp_path: Path):
-    log = tmp_path / "prediction_log"
-    log.mkdir()
-    rows = [{"timestamp": i, "text": f"t{i}", "label": "positive"} for i in range(10)]
-    rows.append({"timestamp": 99, "text": None, "label": "negative"})  # text withheld
-    (log / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    window = read_prediction_window(log, 3)
-    assert window["text"].tolist() == ["t7", "t8", "t9"]
-    assert read_prediction_window(tmp_path / "missing", 5).empty

@@ -40,23 +40,23 @@ from assets.evaluation import (
     promotion_decision,
     reference_free_evaluation,
 )
-from assets.golden import golden_set
+from assets.golden_set import golden_set
 from assets.ingestion import (
     batch_partitions,
     check_golden_disjoint,
     ingested_batch,
     training_snapshot,
 )
-from assets.training import CandidateRef, TrainConfig, candidate_model
-from data.golden import load_golden
+from assets.training import TrainConfig, candidate_model
+from data.golden_set import load_golden
 from data.landing import batch_id_for
-from data.schema import row_id
-from evaluation.decision import load_record
-from models.registry_aliases import CHAMPION, PREVIOUS
+from data.schema import DatasetSpec, row_id
+from evaluation.promotion.record import load_record
+from models.candidate import CandidateRef
+from models.model_registry import CHAMPION, PREVIOUS
 from orchestration.jobs import retrain_job
 from orchestration.resources import (
     DataRegistryResource,
-    DatasetResource,
     MlflowResource,
     RuntimeHomeResource,
 )
@@ -115,7 +115,7 @@ def _run_chain(batch: pd.DataFrame, home: Path, registry: str, instance) -> Chai
     resources = {
         "home": RuntimeHomeResource(path=str(home)),
         "registry": DataRegistryResource(root=str(home / registry)),
-        "dataset": DatasetResource(labels=["negative", "positive"]),
+        "dataset": DatasetSpec(labels=["negative", "positive"]),
         "mlflow": mlflow_res,
     }
     key = batch_id_for(path)

@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from assets.golden import GOLDEN_PATH, GoldenRef, golden_set
+from assets.golden_set import golden_set
 from assets.ingestion import (
     batch_partitions,
     check_golden_disjoint,
@@ -21,10 +21,10 @@ from assets.ingestion import (
     training_snapshot,
 )
 from data.default_batches import land_default_batches
-from data.golden import load_golden
+from data.golden_set import GOLDEN_PATH, GoldenRef, load_golden
 from data.landing import batch_id_for
+from data.schema import DatasetSpec
 from data.snapshot import SnapshotRef
-from orchestration.resources import DatasetResource
 from tests.data.hostile import write_hostile_corpus
 
 
@@ -126,7 +126,7 @@ def test_bring_your_own_multiclass_csv(tmp_path: Path, resources, home: Path):
     frame.to_csv(path, index=False)
     resources = dict(
         resources,
-        dataset=DatasetResource(
+        dataset=DatasetSpec(
             text_column="ticket_body",
             label_column="team",
             domain_column="channel",

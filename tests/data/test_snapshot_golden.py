@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from data.default_batches import SCHEDULE, default_batches
-from data.golden import GOLDEN_DIR, GoldenSetError, load_golden
+from data.golden_set import GOLDEN_DIR, GoldenSetError, load_golden
 from data.schema import ROW_ID, row_id
 from data.snapshot import assign_splits, build_snapshot, content_hash, golden_overlap
 from data.vader import DOMAIN_FILES

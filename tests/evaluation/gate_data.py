@@ -18,7 +18,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from data.schema import row_id
-from evaluation.predictions import Predictions
+from evaluation.stats.bootstrap import Interval
+from evaluation.stats.predictions import Predictions
+from evaluation.traffic.label_free import LabelFreeEstimate
+from evaluation.traffic.reference_free import DistributionSummary, ReferenceFreeReport
 
 T = TypeVar("T")
 _CACHE: dict[str, Any] = {}
@@ -135,3 +138,24 @@ def shift_data(vader_df: pd.DataFrame) -> ShiftData:
         )
 
     return _cached("shift", build)
+
+
+def traffic_report(estimate: float, champion_estimate: float | None) -> ReferenceFreeReport:
+    """A hand-made traffic report: only the label-free estimates matter to the policy."""
+
+    def est(value: float) -> LabelFreeEstimate:
+        return LabelFreeEstimate(
+            "atc", Interval(value, value - 0.01, value + 0.01, 0.95, 5000), 0.1, 1.0
+        )
+
+    dist = DistributionSummary(0.8, 0.1, {}, [0.0, 1.0], [5000])
+    return ReferenceFreeReport(
+        "better",
+        5000,
+        dist,
+        dist,
+        None,
+        None,
+        est(estimate),
+        est(champion_estimate) if champion_estimate is not None else None,
+    )

@@ -5,11 +5,18 @@ shapes the nets expect and that shuffling is a pure function of (seed, epoch), w
 what makes a resumed run see the same batches as an uninterrupted one.
 """
 
+import numpy as np
+import pytest
 import torch
 
-from models.datamodules import EpochShuffleSampler, HashedBagDataModule
+from data.snapshot import label_set
+from models.datamodules import (
+    EpochShuffleSampler,
+    HashedBagDataModule,
+    balanced_class_weights,
+    frame_fingerprint,
+)
 from models.hashing import HashedNgramFeaturizer
-from models.snapshot import label_set
 
 
 def test_sampler_is_a_function_of_seed_and_epoch():
@@ -37,3 +44,22 @@ def test_hashed_bag_batches(fast_snapshot):
     val = dm.split_frame("val")
     first = next(iter(dm.eval_dataloader("val")))
     assert first["labels"].tolist() == dm.targets(val)[:16].tolist()
+
+
+def test_balanced_weights_equalise_class_totals():
+    labels = np.array([0] * 90 + [1] * 9 + [2] * 1)
+    weights = balanced_class_weights(labels, 3)
+    totals = [weights[c] * int((labels == c).sum()) for c in range(3)]
+    assert totals == pytest.approx([totals[0]] * 3)
+    assert weights[2] > weights[1] > weights[0]
+
+
+def test_fingerprint_follows_content_and_order(fast_snapshot):
+    same = fast_snapshot.copy().assign(extra_metadata=1)  # extra columns do not count
+    assert frame_fingerprint(same) == frame_fingerprint(fast_snapshot)
+    assert frame_fingerprint(fast_snapshot.iloc[::-1]) != frame_fingerprint(fast_snapshot)
+    relabelled = fast_snapshot.copy()
+    relabelled.loc[relabelled.index[0], "label"] = (
+        "positive" if relabelled["label"].iloc[0] == "negative" else "negative"
+    )
+    assert frame_fingerprint(relabelled) != frame_fingerprint(fast_snapshot)

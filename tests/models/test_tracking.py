@@ -17,7 +17,7 @@ from models.tracking import CHALLENGER, CHAMPION, TrackingConfig, client_for, tr
 
 LINEAGE = {
     "snapshot_tag": "snapshot-0007",
-    "snapshot_hash": "abc123",
+    "snapshot_sha256": "abc123",
     "git_commit": "deadbeef",
     "config_hash": "c0ffee",
     "dagster_run_id": "run-42",

@@ -16,8 +16,8 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from data.snapshot import label_set
 from models.inference import load_predictor
-from models.snapshot import label_set
 from models.spec import TrainSpec, resolve
 from models.tiers import build_tier
 from models.training import ResumeError, TrainResult, train

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from pydantic import ValidationError
 
-from orchestration import offline
+from orchestration.cli import offline
 from orchestration.definitions import build_definitions
 from orchestration.environments import get_resources
 from orchestration.settings import DriftwiseSettings
@@ -74,8 +74,12 @@ def test_dotenv_for_dagster_dev_matches_offline_switches():
         assert f"export {key} := {value}" in makefile
 
 
-def test_dataset_resource_defaults_equal_the_spec():
+def test_the_dataset_resource_is_the_settings_spec(tmp_path, monkeypatch):
+    """The assets get the settings' DatasetSpec itself (no copy of its fields to go stale)."""
     from data.schema import DatasetSpec
-    from orchestration.resources import DatasetResource
 
-    assert DatasetResource().spec() == DatasetSpec()
+    monkeypatch.setenv("DRIFTWISE_DATASET__TEXT_COLUMN", "body")
+    settings = DriftwiseSettings(home=tmp_path)
+    dataset = get_resources(settings)["dataset"]
+    assert isinstance(dataset, DatasetSpec)
+    assert dataset == settings.dataset and dataset.text_column == "body"

@@ -1,0 +1,1 @@
+"""Drift detection (Evidently): descriptors, per-signal tests, the verdict and its report."""

@@ -1,0 +1,166 @@
+"""A challenger (every tier) and the champion on the golden set, side by side.
+
+What the promotion decision needs travels on as `GoldenEvaluation` (reports and row-aligned
+predictions, golden-sized); per-case tables, reliability diagrams and the JSON reports are
+written under `out_dir` and named in `GoldenArtifacts` for the caller to show.
+"""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data.golden_set import GoldenRef
+from data.schema import LABEL
+from evaluation.golden_eval.report import GoldenEvalConfig, GoldenReport, evaluate_golden
+from evaluation.golden_eval.slices import Slice, build_slices
+from evaluation.promotion.record import canonical_json
+from evaluation.scoring import BundleScorer, gate_tier, model_id
+from evaluation.stats.bootstrap import Interval
+from evaluation.stats.plots import confidence_histograms, reliability_diagram
+from evaluation.stats.predictions import Predictions
+from models.candidate import CandidateRef
+from models.model_registry import ServingModel
+
+
+@dataclass(frozen=True)
+class ChampionInfo:
+    model_name: str
+    model_version: str
+    run_id: str | None
+    tier: str
+
+
+@dataclass(frozen=True)
+class GoldenEvaluation:
+    """What promotion_decision needs from the golden set: the gate tier's reports and row-
+    aligned predictions of both models, the golden labels and slices (same row order)."""
+
+    golden_tag: str
+    golden_version: str
+    golden_sha256: str
+    gate_tier: str
+    candidate_report: GoldenReport
+    candidate_predictions: Predictions
+    champion: ChampionInfo | None
+    champion_report: GoldenReport | None
+    champion_predictions: Predictions | None
+    y_true: tuple[str, ...]
+    slices: list[Slice]
+    tier_summaries: dict[str, dict[str, Any]]
+    report_dir: str
+
+
+@dataclass(frozen=True)
+class GoldenArtifacts:
+    """What a person looks at: headline numbers, the per-slice table and the plot files."""
+
+    metrics: dict[str, float] = field(default_factory=dict)  # "<model>/<metric>" -> value
+    plots: dict[str, Path] = field(default_factory=dict)  # "<model>/reliability" -> PNG
+    by_slice: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reports_json: Path | None = None
+
+
+def fmt_interval(ci: Interval | None) -> str:
+    return "–" if ci is None else f"{ci.point:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
+
+
+def slice_table(columns: dict[str, GoldenReport]) -> pd.DataFrame:
+    """One row per slice: accuracy and macro-F1 with intervals, and ECE, per model."""
+    first = next(iter(columns.values()))
+    rows = []
+    for s in first.slices:
+        row: dict[str, Any] = {"slice": s.name, "n": s.n}
+        for metric in ("accuracy", "macro_f1", "ece"):
+            for label, report in columns.items():
+                match = [x for x in report.slices if x.name == s.name]
+                if not match or (metric == "macro_f1" and s.column == LABEL):
+                    # A one-class slice's macro-F1 averages in a class with no support.
+                    row[f"{label} {metric}"] = "–"
+                elif metric == "ece":
+                    row[f"{label} {metric}"] = f"{match[0].ece.point:.3f}"
+                else:
+                    row[f"{label} {metric}"] = fmt_interval(getattr(match[0], metric))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def evaluate_on_golden(
+    candidate: CandidateRef,
+    golden: pd.DataFrame,
+    golden_ref: GoldenRef,
+    champion: ServingModel | None,
+    scorer: BundleScorer,
+    out_dir: Path,
+    config: GoldenEvalConfig | None = None,
+) -> tuple[GoldenEvaluation, GoldenArtifacts]:
+    """Every candidate tier and the champion's same tier on `golden` (rows in order)."""
+    config = config or GoldenEvalConfig()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    gate = gate_tier(candidate.bundles)
+    artifacts = GoldenArtifacts()
+
+    def evaluate(bundle: Path, model: str, label: str) -> tuple[Predictions, GoldenReport]:
+        started = time.perf_counter()
+        preds = scorer.predict(bundle, golden, model)
+        report = evaluate_golden(golden, preds, config, out_dir / "deepeval")
+        artifacts.metrics[f"{label}/seconds"] = round(time.perf_counter() - started, 2)
+        for metric in ("accuracy", "macro_f1", "ece"):
+            artifacts.metrics[f"{label}/{metric}"] = round(getattr(report.overall, metric).point, 4)
+        correct = np.asarray(preds.labels) == golden[LABEL].astype(str).to_numpy()
+        png = out_dir / f"reliability_{label}.png"
+        artifacts.plots[f"{label}/reliability"] = reliability_diagram(
+            preds.confidence, correct, png, title=model
+        )
+        report.per_case.to_parquet(out_dir / f"per_case_{label}.parquet", index=False)
+        return preds, report
+
+    name, version = candidate.model_name, candidate.model_version
+    results = {
+        tier: evaluate(Path(bundle), model_id(name, version, tier), f"challenger_{tier}")
+        for tier, bundle in candidate.bundles.items()
+    }
+    columns = {f"challenger v{version} {gate}": results[gate][1]}
+    confidences = {f"challenger {t}": p.confidence for t, (p, _) in results.items()}
+    champion_info, champion_preds, champion_report = None, None, None
+    if champion is not None:
+        champ, bundles = champion.version, champion.bundles
+        tier = gate if gate in bundles else gate_tier(bundles)
+        champion_info = ChampionInfo(champ.model_name, champ.version, champ.run_id, tier)
+        champion_preds, champion_report = evaluate(
+            bundles[tier], model_id(champ.model_name, champ.version, tier), "champion"
+        )
+        columns = {f"champion v{champ.version} {tier}": champion_report, **columns}
+        confidences[f"champion v{champ.version}"] = champion_preds.confidence
+    for tier, (_, report) in results.items():
+        if tier != gate:
+            columns[f"challenger {tier}"] = report
+
+    summaries = {tier: report.to_dict() for tier, (_, report) in results.items()}
+    reports_json = out_dir / "reports.json"
+    reports_json.write_text(
+        canonical_json({"challenger": summaries, "champion": champion_report}), encoding="utf-8"
+    )
+    artifacts.plots["confidence_histogram"] = confidence_histograms(
+        confidences, out_dir / "confidence.png", title="Golden set"
+    )
+    evaluation = GoldenEvaluation(
+        golden_tag=golden_ref.tag,
+        golden_version=golden_ref.version,
+        golden_sha256=golden_ref.sha256,
+        gate_tier=gate,
+        candidate_report=results[gate][1],
+        candidate_predictions=results[gate][0],
+        champion=champion_info,
+        champion_report=champion_report,
+        champion_predictions=champion_preds,
+        y_true=tuple(golden[LABEL].astype(str)),
+        slices=build_slices(golden, config.slices),
+        tier_summaries=summaries,
+        report_dir=str(out_dir),
+    )
+    by_slice = slice_table(columns)
+    return evaluation, GoldenArtifacts(artifacts.metrics, artifacts.plots, by_slice, reports_json)

@@ -1,0 +1,1 @@
+"""Promotion: the paired comparison with the champion, the verdict, the decision record."""

