@@ -38,7 +38,7 @@ import pandas as pd
 from evaluation.drift.config import DriftConfig
 from evaluation.drift.descriptors import DESCRIPTOR_NAMES, Vocabulary, text_descriptors
 from evaluation.drift.report import PRED_CONF, PRED_LABEL, TEXT, ReportPlan, run_report
-from evaluation.drift.result import DriftResult, SignalResult, Verdict
+from evaluation.drift.result import DriftResult, DriftVerdict, SignalResult
 from evaluation.drift.signals import classifier_signal, descriptor_signal, prediction_signal
 
 __all__ = ["DriftConfig", "DriftResult", "DriftSample", "SignalResult", "check_drift"]
@@ -208,7 +208,7 @@ def check_drift(
     n_drifted = sum(sig.drifted for sig in signals.values())
     k = cfg.min_drifted_signals
     fp_bound = min(1.0, sum(sig.alpha for sig in signals.values()) / k)
-    verdict: Verdict = "drift" if n_drifted >= k else "no_drift"
+    verdict: DriftVerdict = "drift" if n_drifted >= k else "no_drift"
     log.info(
         "drift check (%d vs %d rows): %s, %d/%d signals", n, n, verdict, n_drifted, len(signals)
     )

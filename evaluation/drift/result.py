@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-Verdict = Literal["drift", "no_drift", "insufficient_data"]
+DriftVerdict = Literal["drift", "no_drift", "insufficient_data"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class DriftResult:
         report: the Evidently snapshot behind the numbers (not serialised).
     """
 
-    verdict: Verdict
+    verdict: DriftVerdict
     n_reference: int
     n_current: int
     n_compared: int
