@@ -30,7 +30,7 @@ from evaluation.promotion.record import append_section, load_record, write_recor
 from evaluation.scoring import BundleScorer
 from evaluation.traffic.candidate import TrafficEvaluation, evaluate_on_traffic, recent_traffic
 from models.candidate import CandidateRef
-from models.lineage import RECORD_TAG, VERDICT_TAG
+from models.lineage import GATE_BLOCKED, GATE_PASSED, RECORD_TAG, RUN_TAG_GATE, VERDICT_TAG
 from models.model_registry import CHAMPION, ServingModel, find_model
 from models.model_registry import promote as promote_alias
 from models.tracking import client_for
@@ -308,11 +308,14 @@ def promotion_decision(
     )
 
 
-@dg.asset_check(asset=promotion_decision, blocking=True)
+# Not `blocking=True`: a failed blocking check ends the run as a FAILURE, and a blocked
+# candidate is an outcome, not a crash. The check shows the verdict (red, ERROR) with its
+# reasons; champion_model enforces it by reading the same verified record.
+@dg.asset_check(asset=promotion_decision)
 def check_promotion_gate(
     promotion_decision: PromotionDecision,
 ) -> dg.AssetCheckResult:
-    """The gate: passes only when the policy's verdict passed, as read back from the
+    """The gate's verdict: passes only when the policy passed, as read back from the
     content-addressed record on disk (hash verified), not from memory alone."""
     path = Path(promotion_decision.record_path)
     record = load_record(path.parent, promotion_decision.record_id)
@@ -323,6 +326,7 @@ def check_promotion_gate(
     ]
     return dg.AssetCheckResult(
         passed=recorded and promotion_decision.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
         metadata={
             "value": len(promotion_decision.failures),
             "threshold": 0,
@@ -342,23 +346,37 @@ class ChampionModel:
     record_id: str
 
 
-@dg.asset(group_name="promotion", kinds={"mlflow"})
+def _gate_passed(decision: PromotionDecision) -> bool:
+    """The verdict as recorded on disk (hash verified) agrees with the decision: passed."""
+    record = load_record(Path(decision.record_path).parent, decision.record_id)
+    return decision.passed and bool(record.sections["verdict"]["passed"])
+
+
+@dg.asset(group_name="promotion", kinds={"mlflow"}, output_required=False)
 def champion_model(
     context: dg.AssetExecutionContext,
     promotion_decision: PromotionDecision,
     mlflow: MlflowResource,
     home: RuntimeHomeResource,
-) -> dg.Output[ChampionModel]:
+):
     """Bootstrap promotion until the canary stage exists: alias `champion` moves to the
-    challenger, the replaced champion keeps alias `previous` (one-call rollback). The
-    blocking gate keeps this from running on a failed verdict; it refuses one anyway."""
+    challenger, the replaced champion keeps alias `previous` (one-call rollback). On a
+    blocked verdict nothing moves and nothing is materialised: the run ends successfully,
+    tagged `driftwise/gate=blocked`, with the reasons on check_promotion_gate."""
     d = promotion_decision
-    if not d.passed:
-        raise dg.Failure(
-            f"{d.model_name} v{d.model_version} did not pass the promotion policy "
-            f"(record {d.record_id}); refusing to promote",
-            metadata={"failures": dg.MetadataValue.json(d.failures)},
+    passed = _gate_passed(d)
+    context.instance.add_run_tags(
+        context.run_id, {RUN_TAG_GATE: GATE_PASSED if passed else GATE_BLOCKED}
+    )
+    if not passed:
+        context.log.warning(
+            "%s v%s blocked by the promotion gate (record %s); champion unchanged. %s",
+            d.model_name,
+            d.model_version,
+            d.record_id,
+            "; ".join(d.failures),
         )
+        return
     move = promote_alias(mlflow.config(), d.model_name, d.model_version)
     record = append_section(
         Path(d.record_path).parent,
@@ -375,7 +393,7 @@ def champion_model(
     )
     client_for(mlflow.config()).log_artifact(d.run_id, str(record.path), "decisions")
     context.log.info("champion of %s: v%s (was %s)", d.model_name, move.champion, move.replaced)
-    return dg.Output(
+    yield dg.Output(
         ChampionModel(d.model_name, move.champion, move.previous, move.changed, record.record_id),
         metadata={
             "champion": f"{d.model_name} v{move.champion}",

@@ -8,7 +8,7 @@ import hashlib
 import re
 import unicodedata
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 # Canonical columns of an accepted row.
 ROW_ID = "row_id"
@@ -24,6 +24,12 @@ _WHITESPACE = re.compile(r"\s+")
 class DatasetSpec(BaseModel):
     """How to read a user's dataset. Every field has a default that fits the default data."""
 
+    name: str = Field(
+        "sentiment",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,40}$",
+        description="Dataset name: the model registers as `driftwise-<name>` and the golden "
+        "set is per name ('sentiment', the default data, uses the curated VADER golden set).",
+    )
     text_column: str = Field("text", description="Column holding the text to classify.")
     label_column: str | None = Field(
         "label", description="Column holding the label; absent in a file = unlabelled batch."
@@ -32,12 +38,24 @@ class DatasetSpec(BaseModel):
         "domain", description="Optional column naming the source/domain (used for slices)."
     )
     labels: list[str] | None = Field(
-        default_factory=lambda: ["negative", "positive"],
-        description="Allowed labels (any number). None accepts any non-empty label.",
+        None,
+        description="Allowed labels (any number). Unset, or `[]` (how TOML and env say "
+        "'infer'), accepts any non-empty label: the classes are what the data holds.",
+    )
+    golden_path: str | None = Field(
+        None,
+        description="Your golden set (any readable format, same columns as the data) with "
+        "`<file>.manifest.json` holding its version and sha256; unset = carved from the "
+        "first labelled data (or the built-in set for the default dataset).",
     )
     min_text_chars: int = Field(1, ge=1, description="Shorter texts (after strip) are rejected.")
     max_text_chars: int = Field(5_000, ge=1, description="Longer texts are rejected.")
     max_file_bytes: int = Field(512 * 2**20, ge=1, description="Larger files are refused whole.")
+
+    @field_validator("labels")
+    @classmethod
+    def _infer_when_empty(cls, value: list[str] | None) -> list[str] | None:
+        return value or None
 
     @model_validator(mode="after")
     def _check(self) -> "DatasetSpec":

@@ -27,6 +27,8 @@ RUN_TAG_TRIGGER = "driftwise/trigger"
 RUN_TAG_EVIDENCE = "driftwise/evidence"
 RUN_TAG_REASONS = "driftwise/reasons"
 RUN_TAG_BATCH = "driftwise/batch"  # the landed batch an ingest run is for
+RUN_TAG_GATE = "driftwise/gate"  # outcome of a retrain's promotion gate: passed | blocked
+GATE_PASSED, GATE_BLOCKED = "passed", "blocked"
 RUN_TAG_RETRAIN = "driftwise/retrain"  # concurrency key: the run queue holds one retrain at a time
 
 # The checkout this code runs from (models/ is one level below it).

@@ -15,6 +15,7 @@ from orchestration.resources import (
     MlflowResource,
     RuntimeHomeResource,
     TriggerPolicyResource,
+    model_name_for,
 )
 from orchestration.settings import DriftwiseSettings
 
@@ -28,7 +29,7 @@ def _local(settings: DriftwiseSettings) -> dict[str, Any]:
         # The dataset spec is a plain value (pydantic, validated when settings load), handed
         # to assets as `ResourceParam[DatasetSpec]`: no Dagster copy of its fields to drift.
         "dataset": settings.dataset,
-        "mlflow": MlflowResource.embedded(settings.root),
+        "mlflow": MlflowResource.embedded(settings.root, settings.dataset.name),
         "trigger_policy": TriggerPolicyResource(cooldown_s=settings.retrain_cooldown_s),
     }
 
@@ -41,6 +42,7 @@ def _prod(settings: DriftwiseSettings) -> dict[str, Any]:
     resources["mlflow"] = MlflowResource(
         tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI"),
         artifact_location=None,  # the tracking server decides
+        registered_model_name=model_name_for(settings.dataset.name),
     )
     return resources
 

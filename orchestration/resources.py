@@ -33,6 +33,11 @@ class DataRegistryResource(dg.ConfigurableResource):
         return DataRegistry(Path(self.root), self.remote_url)
 
 
+def model_name_for(dataset: str) -> str:
+    """Each dataset has its own registered model (and so its own champion)."""
+    return f"driftwise-{dataset}"
+
+
 class MlflowResource(dg.ConfigurableResource):
     """MLflow tracking + registry. Default: embedded SQLite + file artifacts (no server)."""
 
@@ -42,10 +47,12 @@ class MlflowResource(dg.ConfigurableResource):
     registered_model_name: str = "driftwise-sentiment"
 
     @classmethod
-    def embedded(cls, home: Path) -> "MlflowResource":
+    def embedded(cls, home: Path, dataset: str = "sentiment") -> "MlflowResource":
+        """The no-server default; the registered model is named after the dataset."""
         from models.tracking import TrackingConfig
 
-        return cls(**TrackingConfig.embedded(home).model_dump())
+        config = TrackingConfig.embedded(home, registered_model_name=model_name_for(dataset))
+        return cls(**config.model_dump())
 
     def config(self):  # type: ignore[no-untyped-def]
         from models.tracking import TrackingConfig

@@ -22,6 +22,7 @@ from evaluation.scoring import BundleScorer, gate_tier, model_id
 from evaluation.stats.bootstrap import Interval
 from evaluation.stats.plots import confidence_histograms, reliability_diagram
 from evaluation.stats.predictions import Predictions
+from models.bundle import read_bundle_config
 from models.candidate import CandidateRef
 from models.model_registry import ServingModel
 
@@ -88,6 +89,22 @@ def slice_table(columns: dict[str, GoldenReport]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+class GoldenMismatchError(ValueError):
+    """The golden set and the model do not have the same classes: no verdict is possible."""
+
+
+def check_labels_match(golden: pd.DataFrame, model_labels: list[str], model: str) -> None:
+    """Refuse to judge a model on a golden set of other classes (e.g. a topic model on the
+    sentiment golden set scores 0 and would be blocked forever for the wrong reason)."""
+    golden_labels = set(golden[LABEL].astype(str))
+    if golden_labels != set(model_labels):
+        raise GoldenMismatchError(
+            f"golden set labels {sorted(golden_labels)} differ from {model}'s labels "
+            f"{sorted(model_labels)}: give this dataset its own golden set (dataset.name, "
+            "dataset.golden_path) instead of judging it on another one"
+        )
+
+
 def evaluate_on_golden(
     candidate: CandidateRef,
     golden: pd.DataFrame,
@@ -104,6 +121,7 @@ def evaluate_on_golden(
     artifacts = GoldenArtifacts()
 
     def evaluate(bundle: Path, model: str, label: str) -> tuple[Predictions, GoldenReport]:
+        check_labels_match(golden, read_bundle_config(bundle).labels, model)
         started = time.perf_counter()
         preds = scorer.predict(bundle, golden, model)
         report = evaluate_golden(golden, preds, config, out_dir / "deepeval")

@@ -306,7 +306,8 @@ def _estimate_reasons(
             "estimated_accuracy",
             ok,
             f"label-free estimated accuracy on traffic {est:.3f} ({rf.estimated_accuracy.method}) "
-            f"is {drop:+.3f} below the {ref_name} {ref:.3f}; allowed drop {allowed:.3f}",
+            f"is {abs(drop):.3f} {'below' if drop > 0 else 'above'} the {ref_name} {ref:.3f}; "
+            f"allowed drop {allowed:.3f}",
             {
                 "estimate": est,
                 "reference": ref,

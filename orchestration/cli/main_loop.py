@@ -3,7 +3,7 @@
 1. The first batches (movie reviews) land; a real `dagster-daemon` runs the landing sensor,
    which launches one ingest run per file (validation, quarantine, DVC, drift check).
 2. The bootstrap retrain: snapshot -> challenger (both tiers) -> golden-set and
-   reference-free evaluation -> promotion gate (blocking check) -> champion alias.
+   reference-free evaluation -> promotion gate (champion_model enforces it) -> champion alias.
 3. Tweets land. Their drift report (vs the champion's training data) says drift; the drift
    sensor — not this script — starts a retrain whose tags name the drift report.
 Every step is idempotent: a second `make run` finds everything done and reprints it.
@@ -125,26 +125,9 @@ def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job: str, conso
         run_config=QUIET,
         raise_on_error=False,
     )
-    if not result.success and not _blocked_by_gate(instance, result.run_id):
+    if not result.success:  # a blocked candidate is a successful run tagged gate=blocked
         raise RuntimeError(f"{job} run {result.run_id} failed; see the Dagster UI")
     return result
-
-
-def _blocked_by_gate(instance: dg.DagsterInstance, run_id: str) -> bool:
-    """A retrain whose only failure is the promotion gate did its job: it blocked a
-    candidate. Any step failing is a real error."""
-    if instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
-        return False
-    checks = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-    for entry in checks:
-        data = entry.dagster_event.event_specific_data if entry.dagster_event else None
-        if (
-            isinstance(data, dg.AssetCheckEvaluation)
-            and data.check_name == "check_promotion_gate"
-            and not data.passed
-        ):
-            return True
-    return False
 
 
 def _decision_table(instance: dg.DagsterInstance) -> Table:
@@ -219,7 +202,7 @@ def run_main_loop(settings: DriftwiseSettings, console: Console, timeout: float)
             f"{run.tags.get('dagster/sensor_name')}; evidence: "
             f"{run.tags.get(RUN_TAG_EVIDENCE)}"
         )
-        if run.status != dg.DagsterRunStatus.SUCCESS and not _blocked_by_gate(instance, run.run_id):
+        if run.status != dg.DagsterRunStatus.SUCCESS:
             raise RuntimeError("the drift-triggered retrain failed; see the Dagster UI")
         console.print(
             _candidate_table(_metadata(instance, "candidate_model") or {}, "Challenger after drift")

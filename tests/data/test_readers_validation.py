@@ -14,7 +14,7 @@ from data.schema import DatasetSpec, normalise_text, row_id
 from data.validation import validate_batch
 from tests.data.hostile import write_hostile_corpus
 
-SPEC = DatasetSpec()
+SPEC = DatasetSpec(labels=["negative", "positive"])
 
 
 @pytest.fixture()

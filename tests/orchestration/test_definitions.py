@@ -18,8 +18,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_definitions_load(home: Path):
-    defs = build_definitions(DriftwiseSettings())
-    dg.Definitions.validate_loadable(defs)
+    # A live instance of its own: Dagster keeps the last instance's defs-state storage as a
+    # process global, and an earlier test's temporary instance may be gone by now.
+    with dg.instance_for_test():
+        defs = build_definitions(DriftwiseSettings())
+        dg.Definitions.validate_loadable(defs)
     assert {j.name for j in defs.jobs} >= {"ingest", "snapshot", "retrain"}
     assert defs.resolve_job_def("ingest").partitions_def is not None
     graph = defs.resolve_asset_graph()

@@ -133,6 +133,9 @@ def test_estimated_accuracy_drop_rule(reports) -> None:
     assert rule(traffic_report(0.70, champion_estimate=0.72)).passed
     dropped = rule(traffic_report(0.62, champion_estimate=0.72))
     assert not dropped.passed and dropped.details["drop"] == pytest.approx(0.10)
+    assert "0.100 below the champion's estimate" in dropped.message
+    risen = rule(traffic_report(0.75, champion_estimate=0.72))
+    assert risen.passed and "0.030 above the champion's estimate" in risen.message
     # No champion: the reference is the candidate's own golden accuracy.
     golden_acc = better.overall.accuracy.point
     assert rule(traffic_report(golden_acc - 0.04, None)).passed

