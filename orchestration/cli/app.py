@@ -3,6 +3,7 @@
 Heavy libraries are imported inside commands, after the offline switches are applied.
 """
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -89,12 +90,32 @@ def build_golden_cmd(version: str = "v1", per_cell: int = 100) -> None:
 @app.command()
 def run(
     timeout: float = typer.Option(900, help="Seconds to wait for each sensor-launched run."),
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="Your own file(s) to ingest and train on, instead of the default loop."),
+    ] = None,
+    tiers: Annotated[
+        list[str] | None, typer.Option(help="With --data: tiers to train (fast, accurate).")
+    ] = None,
 ) -> None:
-    """The main loop as far as it is built (see orchestration/cli/main_loop.py)."""
-    from orchestration.cli.main_loop import run_main_loop
-
+    """The main loop as far as it is built (see orchestration/cli/main_loop.py), or with
+    --data, your own files to a judged champion (orchestration/cli/own_data.py)."""
     settings = _settings()
     init()
+    if data:
+        from orchestration.cli.own_data import run_own_data
+
+        chosen = tiers or ["fast", "accurate"]
+        unknown = set(chosen) - {"fast", "accurate"}
+        if unknown:
+            raise typer.BadParameter(f"unknown tiers {sorted(unknown)}", param_hint="--tiers")
+        try:
+            run_own_data(settings, console, data, timeout, chosen)
+        except FileNotFoundError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--data") from exc
+        return
+    from orchestration.cli.main_loop import run_main_loop
+
     run_main_loop(settings, console, timeout)
 
 

