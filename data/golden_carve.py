@@ -13,6 +13,7 @@ import hashlib
 import pandas as pd
 
 from data.schema import DOMAIN, LABEL, ROW_ID, TEXT
+from data.snapshot import rows_sha256
 
 
 class GoldenCarveError(ValueError):
@@ -76,8 +77,4 @@ def carve_golden(
 
 def golden_sha256(golden: pd.DataFrame) -> str:
     """Content hash over (row id, label, text), order-independent."""
-    canon = golden[[ROW_ID, LABEL, TEXT]].astype(str).sort_values(ROW_ID, kind="stable")
-    digest = hashlib.sha256()
-    for row in canon.itertuples(index=False):
-        digest.update("\x1f".join(row).encode("utf-8") + b"\x1e")
-    return digest.hexdigest()
+    return rows_sha256(golden, [ROW_ID, LABEL, TEXT])

@@ -102,15 +102,21 @@ def build_snapshot(
     return df
 
 
-def content_hash(df: pd.DataFrame) -> str:
-    """sha256 over the rows' identity, label, domain, split and text (order-independent)."""
-    cols = [ROW_ID, LABEL, SPLIT, TEXT] + ([DOMAIN] if DOMAIN in df.columns else [])
-    canon = df[cols].astype(str).sort_values(ROW_ID, kind="stable")
+def rows_sha256(df: pd.DataFrame, columns: list[str]) -> str:
+    """sha256 over `columns` of every row, order-independent (rows sorted by row id)."""
+    canon = df[columns].astype(str).sort_values(ROW_ID, kind="stable")
     digest = hashlib.sha256()
     for row in canon.itertuples(index=False):
         digest.update("\x1f".join(row).encode("utf-8"))
         digest.update(b"\x1e")
     return digest.hexdigest()
+
+
+def content_hash(df: pd.DataFrame) -> str:
+    """sha256 over the rows' identity, label, domain, split and text (order-independent)."""
+    return rows_sha256(
+        df, [ROW_ID, LABEL, SPLIT, TEXT] + ([DOMAIN] if DOMAIN in df.columns else [])
+    )
 
 
 def golden_overlap(snapshot: pd.DataFrame, golden_row_ids: Iterable[str]) -> list[str]:
