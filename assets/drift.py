@@ -1,6 +1,7 @@
 """Drift: is incoming data still like the champion's training data? (Evidently reports.)
 
-`drift_report` runs per landed batch (in the ingest job, right after ingestion);
+`drift_report` runs per landed batch (in the ingest job, right after ingestion), on the
+accepted rows and - where repeats were quarantined - on the received rows too;
 `traffic_drift_report` runs on a window of the serving log. Both write the Evidently HTML and
 a JSON summary under `$DRIFTWISE_HOME/reports/drift/` (evaluation.drift.run), whose id the
 drift sensor puts on the retrain run it starts. The reference is found through the model
@@ -18,7 +19,8 @@ from pydantic import Field
 from assets.ingestion import batch_partitions, ingested_batch
 from bento.prediction_log import read_prediction_window
 from data.ingest import BATCH_TAG_PREFIX, batch_table_path
-from data.schema import ROW_ID, TEXT
+from data.quarantine import received_rows
+from data.schema import ROW_ID, TEXT, DatasetSpec
 from evaluation.drift.config import DriftConfig
 from evaluation.drift.reference import Reference, find_reference
 from evaluation.drift.run import run_drift_check
@@ -26,6 +28,9 @@ from models.embedding_cache import cached_embedder
 from orchestration.resources import DataRegistryResource, MlflowResource, RuntimeHomeResource
 
 REPORT_DIR = "reports/drift"
+# Received rows are checked separately only when they differ from the accepted ones by at
+# least this share (a second check costs as much as the first).
+RECEIVED_CHECK_MIN_SHARE = 0.05
 
 
 class DriftCheckConfig(dg.Config):
@@ -88,6 +93,8 @@ def drift_metadata(summary: dict[str, Any], html: Path | None) -> dict[str, Any]
         "verdict": summary["verdict"],
         "report_id": summary["report_id"],
         "drifted_signals": ", ".join(k for k, v in signals.items() if v["drifted"]) or "none",
+        "shift": summary.get("shift_reason", "no shift"),
+        "reference_match": summary.get("reference_match", {}).get("reason", "none"),
         "signals": dg.MetadataValue.md(
             table.to_markdown(index=False) if len(table) else summary.get("reason", "_no signals_")
         ),
@@ -129,19 +136,38 @@ def drift_report(
     home: RuntimeHomeResource,
     registry: DataRegistryResource,
     mlflow: MlflowResource,
+    dataset: dg.ResourceParam[DatasetSpec],
 ):
-    """This batch vs the champion's training data: text, descriptors, embeddings, predictions."""
+    """This batch vs the champion's data in the batch's domain mix: text, descriptors,
+    embeddings, predictions (+ labels). The verdict is on accepted rows (what enters
+    training); the received rows (accepted + quarantined repeats) are reported beside it."""
+    batch = context.partition_key
     reg = registry.registry()
-    tag = BATCH_TAG_PREFIX + context.partition_key
+    tag = BATCH_TAG_PREFIX + batch
     if reg.has_tag(tag):
-        current = reg.read_table(batch_table_path(context.partition_key), rev=tag)
+        current = reg.read_table(batch_table_path(batch), rev=tag)
     else:  # nothing accepted (or file quarantined): no rows to judge
         current = pd.DataFrame({ROW_ID: [], TEXT: []})
-    summary, html = _check(
-        current, _reference(mlflow, registry, home), config, home, context.partition_key
-    )
-    context.log.info("drift %s: %s", context.partition_key, summary["verdict"])
-    yield dg.MaterializeResult(metadata=drift_metadata(summary, html))
+    reference = _reference(mlflow, registry, home)
+    summary, html = _check(current, reference, config, home, batch)
+    context.log.info("drift %s: %s (%s)", batch, summary["verdict"], summary.get("shift_reason"))
+    metadata = drift_metadata(summary, html)
+    received = received_rows(current, home.layout.quarantine / batch, dataset)
+    metadata["rows_accepted"] = len(current)
+    metadata["rows_received_judged"] = len(received)
+    extra = len(received) - len(current)
+    if reference is not None and extra >= RECEIVED_CHECK_MIN_SHARE * max(len(received), 1):
+        on_received, _ = _check(received, reference, config, home, f"{batch}-received")
+        metadata["received_verdict"] = on_received["verdict"]
+        metadata["received_shift"] = on_received.get("shift_reason", "no shift")
+        metadata["received_report_id"] = on_received["report_id"]
+    else:
+        metadata["received_verdict"] = (
+            "same rows as accepted"
+            if not extra
+            else f"not checked: {extra} repeats (< {RECEIVED_CHECK_MIN_SHARE:.0%} of received)"
+        )
+    yield dg.MaterializeResult(metadata=metadata)
     yield _check_result(summary, "check_no_drift", "drift_report")
 
 

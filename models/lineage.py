@@ -26,6 +26,7 @@ RECORD_TAG = "decision_record"
 RUN_TAG_TRIGGER = "driftwise/trigger"
 RUN_TAG_EVIDENCE = "driftwise/evidence"
 RUN_TAG_REASONS = "driftwise/reasons"
+RUN_TAG_DETAIL = "driftwise/detail"  # the evidence in words, e.g. "covariate shift (text)"
 RUN_TAG_BATCH = "driftwise/batch"  # the landed batch an ingest run is for
 RUN_TAG_GATE = "driftwise/gate"  # outcome of a retrain's promotion gate: passed | blocked
 GATE_PASSED, GATE_BLOCKED = "passed", "blocked"

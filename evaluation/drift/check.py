@@ -37,7 +37,14 @@ import pandas as pd
 
 from evaluation.drift.config import DriftConfig
 from evaluation.drift.descriptors import DESCRIPTOR_NAMES, Vocabulary, text_descriptors
-from evaluation.drift.report import PRED_CONF, PRED_LABEL, TEXT, ReportPlan, run_report
+from evaluation.drift.report import (
+    PRED_CONF,
+    PRED_LABEL,
+    TEXT,
+    TRUE_LABEL,
+    ReportPlan,
+    run_report,
+)
 from evaluation.drift.result import DriftResult, DriftVerdict, SignalResult
 from evaluation.drift.signals import classifier_signal, descriptor_signal, prediction_signal
 
@@ -58,12 +65,15 @@ class DriftSample:
         confidence: the champion's max class probability per text (optional, with labels).
         embeddings: precomputed embeddings [n, d] aligned with `texts` (optional; otherwise
             the check embeds only the rows it samples).
+        labels: the rows' true labels (optional; a labelled batch). With labels on both
+            sides the label mix is tested in the prediction family (prior shift).
     """
 
     texts: Sequence[str]
     predicted_labels: Sequence[str] | None = None
     confidence: Sequence[float] | np.ndarray | None = None
     embeddings: np.ndarray | None = None
+    labels: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         # Positional copies: a pandas Series with a non-range index would otherwise be read
@@ -73,6 +83,8 @@ class DriftSample:
             object.__setattr__(self, "predicted_labels", list(self.predicted_labels))
         if self.confidence is not None:
             object.__setattr__(self, "confidence", np.asarray(self.confidence, dtype=np.float64))
+        if self.labels is not None:
+            object.__setattr__(self, "labels", [str(label) for label in self.labels])
         n = len(self.texts)
         if not all(isinstance(t, str) for t in self.texts):
             raise TypeError("texts must all be str")
@@ -84,6 +96,8 @@ class DriftSample:
             conf = np.asarray(self.confidence)
             if not np.all(np.isfinite(conf) & (conf >= 0) & (conf <= 1)):
                 raise ValueError("confidence must be finite probabilities in [0, 1]")
+        if self.labels is not None and len(self.labels) != n:
+            raise ValueError("labels must align with texts")
         if self.embeddings is not None and (
             self.embeddings.ndim != 2 or self.embeddings.shape[0] != n
         ):
@@ -168,6 +182,7 @@ def check_drift(
     with_predictions = reference.has_predictions and current.has_predictions
     if not with_predictions:
         skipped["prediction"] = "predictions missing on the reference or current side"
+    with_labels = with_predictions and reference.labels is not None and current.labels is not None
     n_signals = 2 + with_embeddings + with_predictions
     if cfg.min_drifted_signals > n_signals:
         # Otherwise the verdict could never be "drift": a silent always-pass.
@@ -182,6 +197,7 @@ def check_drift(
         descriptors=DESCRIPTOR_NAMES,
         embedding_dim=ref_emb.shape[1] if with_embeddings and ref_emb is not None else 0,
         with_predictions=with_predictions,
+        with_labels=with_labels,
     )
     with warnings.catch_warnings():
         # scipy notes each time KS falls back from its exact to its asymptotic p-value (ties
@@ -203,7 +219,9 @@ def check_drift(
                 "embedding", values[plan.embedding_name], n, cfg, plan.embedding_critical_auc
             )
         if with_predictions:
-            signals["prediction"] = prediction_signal(values, ref_frame, cur_frame, cfg)
+            signals["prediction"] = prediction_signal(
+                values, ref_frame, cur_frame, cfg, plan.prediction_tests
+            )
 
     n_drifted = sum(sig.drifted for sig in signals.values())
     k = cfg.min_drifted_signals
@@ -235,6 +253,8 @@ def _frame(
     if sample.predicted_labels is not None and sample.confidence is not None:
         frame[PRED_LABEL] = [str(sample.predicted_labels[i]) for i in idx]
         frame[PRED_CONF] = np.asarray(sample.confidence, dtype=np.float64)[idx]
+    if sample.labels is not None:
+        frame[TRUE_LABEL] = [sample.labels[i] for i in idx]
     return frame
 
 

@@ -23,6 +23,7 @@ from evaluation.drift.stats import auc_critical_value
 TEXT = "text"
 PRED_LABEL = "predicted_label"
 PRED_CONF = "confidence"
+TRUE_LABEL = "label"  # a labelled batch's own labels (prior shift, beside the predicted mix)
 CHI2_HOMOGENEITY = "driftwise_chi2_homogeneity"
 
 
@@ -72,6 +73,7 @@ class ReportPlan:
         descriptors: descriptor column names.
         embedding_dim: embedding width; 0 = no embedding signal.
         with_predictions: add the predicted-class and confidence columns.
+        with_labels: add the true-label column (both sides labelled; needs predictions).
     """
 
     n: int
@@ -79,6 +81,7 @@ class ReportPlan:
     descriptors: tuple[str, ...]
     embedding_dim: int
     with_predictions: bool
+    with_labels: bool = False
     embedding_name: str = "embedding"
 
     @property
@@ -122,10 +125,19 @@ class ReportPlan:
                 )
             )
         if self.with_predictions:
-            half = cfg.prediction_alpha / 2
-            metrics.append(ValueDrift(column=PRED_LABEL, method=CHI2_HOMOGENEITY, threshold=half))
-            metrics.append(ValueDrift(column=PRED_CONF, method="ks", threshold=half))
+            # Bonferroni inside the prediction family: class mix, confidence (+ label mix).
+            share = cfg.prediction_alpha / self.prediction_tests
+            metrics.append(ValueDrift(column=PRED_LABEL, method=CHI2_HOMOGENEITY, threshold=share))
+            metrics.append(ValueDrift(column=PRED_CONF, method="ks", threshold=share))
+            if self.with_labels:
+                metrics.append(
+                    ValueDrift(column=TRUE_LABEL, method=CHI2_HOMOGENEITY, threshold=share)
+                )
         return metrics
+
+    @property
+    def prediction_tests(self) -> int:
+        return 3 if self.with_labels else 2
 
     def definition(self) -> DataDefinition:
         numerical = list(self.descriptors)
@@ -133,6 +145,8 @@ class ReportPlan:
         if self.with_predictions:
             numerical.append(PRED_CONF)
             categorical.append(PRED_LABEL)
+        if self.with_labels:
+            categorical.append(TRUE_LABEL)
         embeddings = (
             {self.embedding_name: self.embedding_columns} if self.embedding_in_report else None
         )
@@ -185,6 +199,7 @@ def run_report(
     expected = {TEXT, *plan.descriptors}
     expected |= {plan.embedding_name} if plan.embedding_dim else set()
     expected |= {PRED_LABEL, PRED_CONF} if plan.with_predictions else set()
+    expected |= {TRUE_LABEL} if plan.with_labels else set()
     missing = expected - values.keys()
     if missing:
         raise RuntimeError(f"Evidently report lacks results for {sorted(missing)}")

@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 DriftVerdict = Literal["drift", "no_drift", "insufficient_data"]
+# Signals on the inputs themselves; the prediction family says prior shift or confidence.
+COVARIATE_SIGNALS = ("text", "descriptors", "embedding")
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,39 @@ class DriftResult:
     def drifted_signals(self) -> list[str]:
         return [name for name, sig in self.signals.items() if sig.drifted]
 
+    @property
+    def shift(self) -> dict[str, list[str]]:
+        """What moved, by kind, so a retrain reason is specific.
+
+        covariate: input signals that drifted (text, descriptors, embedding); prior: the
+        predicted class mix and/or the true label mix (a labelled batch); confidence: the
+        model's confidence distribution.
+        """
+        covariate = [n for n in COVARIATE_SIGNALS if n in self.signals and self.signals[n].drifted]
+        prior: list[str] = []
+        confidence: list[str] = []
+        pred = self.signals.get("prediction")
+        if pred is not None and pred.drifted:
+            prior = [p for p in ("class_mix", "label_mix") if pred.details.get(f"{p}_drifted")]
+            confidence = ["confidence"] if pred.details.get("confidence_drifted") else []
+        return {"covariate": covariate, "prior": prior, "confidence": confidence}
+
+    @property
+    def shift_reason(self) -> str:
+        """The shift in words, e.g. "covariate shift (text, embedding); prior shift (class_mix)"."""
+        parts = [
+            f"{kind} shift ({', '.join(names)})" for kind, names in self.shift.items() if names
+        ]
+        return "; ".join(parts) or "no shift"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary (what sensors and decision records read)."""
         return {
             "verdict": self.verdict,
             "drifted": self.drifted,
             "drifted_signals": self.drifted_signals,
+            "shift": self.shift,
+            "shift_reason": self.shift_reason,
             "n_reference": self.n_reference,
             "n_current": self.n_current,
             "n_compared": self.n_compared,

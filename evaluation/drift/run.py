@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.schema import TEXT
+from data.schema import LABEL, TEXT
 from evaluation.drift.check import DriftSample, check_drift
 from evaluation.drift.config import DriftConfig
-from evaluation.drift.reference import Reference
+from evaluation.drift.reference import Reference, match_reference
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -31,7 +31,11 @@ def _sample(frame: pd.DataFrame, reference: Reference) -> DriftSample:
     predictor = load_predictor(reference.fast_bundle)
     probs = predictor.predict_proba(texts)
     labels = [predictor.labels[i] for i in probs.argmax(1)]
-    return DriftSample(texts, predicted_labels=labels, confidence=probs.max(1))
+    # True labels where every row has one (a labelled batch): the label mix is tested too.
+    truth = None
+    if LABEL in frame.columns and frame[LABEL].notna().all():
+        truth = frame[LABEL].astype(str).tolist()
+    return DriftSample(texts, predicted_labels=labels, confidence=probs.max(1), labels=truth)
 
 
 def save_summary(summary: dict[str, Any], out_dir: Path) -> dict[str, Any]:
@@ -60,14 +64,16 @@ def run_drift_check(
             "reason": "no model yet: nothing to compare with",
         }
         return save_summary({**summary, "current": name}, out_dir), None
+    matched = match_reference(reference.frame, current, config.min_samples, config.seed)
     result = check_drift(
-        _sample(reference.frame, reference), _sample(current, reference), embed=embed, config=config
+        _sample(matched.frame, reference), _sample(current, reference), embed=embed, config=config
     )
     summary = save_summary(
         {
             **result.to_dict(),
             "reference_model": reference.model,
             "reference_snapshot": reference.snapshot_tag,
+            "reference_match": matched.to_dict(),
             "current": name,
         },
         out_dir,

@@ -5,7 +5,7 @@ from scipy.stats import ks_2samp
 
 from evaluation.drift.config import DriftConfig, Signal
 from evaluation.drift.descriptors import DESCRIPTOR_NAMES
-from evaluation.drift.report import PRED_CONF, PRED_LABEL
+from evaluation.drift.report import PRED_CONF, PRED_LABEL, TRUE_LABEL
 from evaluation.drift.result import SignalResult
 from evaluation.drift.stats import auc_p_value, bonferroni
 
@@ -51,33 +51,59 @@ def descriptor_signal(
     )
 
 
-def prediction_signal(
-    values: dict[str, float], ref: pd.DataFrame, cur: pd.DataFrame, cfg: DriftConfig
-) -> SignalResult:
-    """Predictions: class-mix and confidence p-values (Bonferroni); score = max(TVD, KS)."""
-    ref_share = ref[PRED_LABEL].value_counts(normalize=True)
-    cur_share = cur[PRED_LABEL].value_counts(normalize=True)
+def _mix(ref: pd.Series, cur: pd.Series) -> tuple[float, list[str], pd.Series, pd.Series]:
+    ref_share = ref.value_counts(normalize=True)
+    cur_share = cur.value_counts(normalize=True)
     classes = sorted(set(ref_share.index) | set(cur_share.index))
     tvd = 0.5 * sum(abs(ref_share.get(c, 0.0) - cur_share.get(c, 0.0)) for c in classes)
+    return float(tvd), classes, ref_share, cur_share
+
+
+def prediction_signal(
+    values: dict[str, float],
+    ref: pd.DataFrame,
+    cur: pd.DataFrame,
+    cfg: DriftConfig,
+    n_tests: int = 2,
+) -> SignalResult:
+    """Predictions: class-mix and confidence p-values (+ the true label mix when both sides
+    are labelled), Bonferroni over the family; score = max(TVDs, confidence KS).
+
+    The details say which part moved: `class_mix_drifted` / `label_mix_drifted` are prior
+    (label) shift, `confidence_drifted` is the model growing unsure (1.0 = yes).
+    """
+    tvd, classes, ref_share, cur_share = _mix(ref[PRED_LABEL], cur[PRED_LABEL])
     conf_ks = float(ks_2samp(ref[PRED_CONF], cur[PRED_CONF]).statistic)
-    p_class, p_conf = values[PRED_LABEL], values[PRED_CONF]
+    parts = {"class_mix": values[PRED_LABEL], "confidence": values[PRED_CONF]}
     details = {
-        "class_tvd": float(tvd),
-        "class_p": p_class,
+        "class_tvd": tvd,
+        "class_p": parts["class_mix"],
         "confidence_ks": conf_ks,
-        "confidence_p": p_conf,
+        "confidence_p": parts["confidence"],
         "confidence_mean_ref": float(ref[PRED_CONF].mean()),
         "confidence_mean_cur": float(cur[PRED_CONF].mean()),
     }
     details |= {f"share_ref[{c}]": float(ref_share.get(c, 0.0)) for c in classes}
     details |= {f"share_cur[{c}]": float(cur_share.get(c, 0.0)) for c in classes}
-    p = bonferroni([p_class, p_conf])
+    scores = [tvd, conf_ks]
+    if TRUE_LABEL in values:
+        label_tvd, *_ = _mix(ref[TRUE_LABEL], cur[TRUE_LABEL])
+        parts["label_mix"] = values[TRUE_LABEL]
+        details |= {"label_tvd": label_tvd, "label_p": parts["label_mix"]}
+        scores.append(label_tvd)
+    if n_tests != len(parts):
+        raise ValueError(f"{len(parts)} prediction tests computed, {n_tests} planned")
+    share = cfg.prediction_alpha / n_tests
+    details |= {f"{name}_drifted": float(p < share) for name, p in parts.items()}
+    p = bonferroni(list(parts.values()))
     return SignalResult(
         name="prediction",
-        score=max(float(tvd), conf_ks),
+        score=max(scores),
         p_value=p,
         alpha=cfg.prediction_alpha,
         drifted=p < cfg.prediction_alpha,
-        method="class mix: chi-square homogeneity; confidence: KS; Bonferroni over 2",
+        method="class mix"
+        + (" and label mix" if "label_mix" in parts else "")
+        + f": chi-square homogeneity; confidence: KS; Bonferroni over {n_tests}",
         details=details,
     )

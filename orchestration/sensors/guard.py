@@ -12,7 +12,7 @@ Pure: the sensors pass in what they read from the instance.
 import hashlib
 from dataclasses import dataclass
 
-from models.lineage import RUN_TAG_EVIDENCE, RUN_TAG_REASONS, RUN_TAG_TRIGGER
+from models.lineage import RUN_TAG_DETAIL, RUN_TAG_EVIDENCE, RUN_TAG_REASONS, RUN_TAG_TRIGGER
 
 RETRAIN_JOB = "retrain"
 
@@ -20,7 +20,8 @@ RETRAIN_JOB = "retrain"
 @dataclass(frozen=True)
 class Evidence:
     """Why a retrain is wanted: `reason` (drift | performance | new_data | schedule) and an id
-    pointing at the evidence (a drift report id, a feedback window, a snapshot tag…)."""
+    pointing at the evidence (a drift report id, a feedback window, a snapshot tag…);
+    `summary` says what it found in words (for drift: which kind of shift)."""
 
     reason: str
     evidence_id: str
@@ -65,4 +66,7 @@ def decide_retrain(
         # Tag values are limited in length; the full list is in the run's config/logs.
         RUN_TAG_EVIDENCE: ",".join(ids)[:250],
     }
+    details = sorted({e.summary for e in evidence if e.summary})
+    if details:
+        tags[RUN_TAG_DETAIL] = " | ".join(details)[:250]
     return RetrainDecision(True, None, run_key, tags)

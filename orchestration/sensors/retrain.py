@@ -108,9 +108,9 @@ def drift_evidence(
                     and record.timestamp < covered_before
                 ):
                     continue
-                evidence.append(
-                    Evidence("drift", str(md["report_id"].value), str(md["drifted_signals"].value))
-                )
+                # The kind of shift when the report says it (older reports: the signal names).
+                detail = md.get("shift") or md["drifted_signals"]
+                evidence.append(Evidence("drift", str(md["report_id"].value), str(detail.value)))
             if not page.has_more:
                 break
             page_cursor = page.cursor

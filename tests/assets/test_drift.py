@@ -3,8 +3,10 @@
 Touches: a real DVC registry (snapshot + batches read back by tag), a real fast-tier model
 trained on movie reviews and registered as `challenger` in a real MLflow under the test's
 runtime home (the drift reference is that model's snapshot), real MiniLM embeddings, real
-Evidently reports written as HTML + JSON. Tweets must read as drift (the check warns);
-held-out movie reviews must not.
+Evidently reports written as HTML + JSON. Tweets must read as drift (the check warns) of the
+covariate kind, against the whole reference (a domain it has never seen); held-out movie
+reviews must not, against the reference drawn in their domain mix, and their repeats
+(quarantined duplicates) are judged too, as the received rows.
 """
 
 import json
@@ -39,6 +41,7 @@ def test_drift_report_flags_tweets_not_movies(vader_df: pd.DataFrame, resources,
     track_candidate([result], mlflow_res.config(), lineage)
 
     held_out = movies[~movies["text"].isin(snapshot["text"])].sample(400, random_state=1)
+    held_out = pd.concat([held_out, held_out.iloc[:40]])  # 40 repeats: quarantined duplicates
     tweets = vader_df[vader_df["domain"] == "tweets"].sample(400, random_state=1)
     resources = {**resources, "mlflow": mlflow_res}
     verdicts = {}
@@ -64,6 +67,8 @@ def test_drift_report_flags_tweets_not_movies(vader_df: pd.DataFrame, resources,
     assert tweets_meta["verdict"].value == "drift"
     assert not tweets_check.passed and tweets_check.severity == dg.AssetCheckSeverity.WARN
     assert "text" in tweets_meta["drifted_signals"].value
+    assert "covariate shift" in tweets_meta["shift"].value
+    assert "tweets not in the reference" in tweets_meta["reference_match"].value
     assert Path(tweets_meta["report_html"].value).stat().st_size > 10_000
     summary_path = home / "reports" / "drift" / f"{tweets_meta['report_id'].value}.json"
     summary = json.loads(summary_path.read_text())
@@ -72,6 +77,12 @@ def test_drift_report_flags_tweets_not_movies(vader_df: pd.DataFrame, resources,
     movies_meta, movies_check = verdicts["movies_later"]
     assert movies_meta["verdict"].value == "no_drift"
     assert movies_check.passed
+    assert "drawn in the current domain mix" in movies_meta["reference_match"].value
+    assert movies_meta["rows_accepted"].value == 400
+    assert movies_meta["rows_received_judged"].value == 440
+    assert movies_meta["received_verdict"].value == "no_drift"
+    # The tweets sample holds a repeat or so: too few to be worth a second check.
+    assert tweets_meta["received_verdict"].value.startswith(("same rows", "not checked: "))
 
 
 def test_no_model_yet_means_insufficient_data(resources, home: Path):

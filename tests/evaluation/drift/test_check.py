@@ -191,6 +191,32 @@ def test_prediction_signal_sees_a_collapsed_class_mix(pools: Pools) -> None:
     assert prediction.details["class_p"] < prediction.alpha / 2
     assert prediction.details["share_cur[negative]"] > 0.8
     assert not result.signals["text"].drifted
+    # A retrain reason names the kind: the inputs did not move, the class mix did.
+    assert result.shift == {"covariate": [], "prior": ["class_mix"], "confidence": []}
+    assert result.shift_reason == "prior shift (class_mix)"
+
+
+def test_label_mix_is_tested_when_both_sides_are_labelled(pools: Pools) -> None:
+    """Same texts and predictions; the batch's own labels are 90% one class: label shift."""
+    reference, current = pools.movie_halves(3)
+
+    def labelled(rows: np.ndarray, labels: list[str]) -> DriftSample:
+        base = pools.sample(rows)
+        return DriftSample(base.texts, base.predicted_labels, base.confidence, labels=labels)
+
+    balanced = ["negative", "positive"] * (len(reference) // 2)
+    skewed = ["positive"] * 135 + ["negative"] * (len(current) - 135)
+    result = check_drift(labelled(reference, balanced), labelled(current, skewed), config=SMALL)
+    prediction = result.signals["prediction"]
+    assert prediction.details["label_mix_drifted"] == 1.0
+    assert prediction.details["label_tvd"] == pytest.approx(0.4, abs=0.01)
+    assert "label_mix" in result.shift["prior"]
+    assert "Bonferroni over 3" in prediction.method
+    # Unlabelled current side: no label test, the family is back to two tests.
+    plain = check_drift(labelled(reference, balanced), pools.sample(current), config=SMALL)
+    assert "label_p" not in plain.signals["prediction"].details
+    with pytest.raises(ValueError, match="labels must align"):
+        DriftSample(["a", "b"], labels=["x"])
 
 
 def test_json_summary_round_trips(shifted: DriftResult) -> None:
@@ -199,6 +225,7 @@ def test_json_summary_round_trips(shifted: DriftResult) -> None:
     assert summary["n_compared"] == 150
     assert set(summary["signals"]) == {"text", "descriptors", "prediction"}
     assert summary["skipped"].keys() == {"embedding"}
+    assert "text" in summary["shift"]["covariate"]
     back = DriftResult.from_dict(summary)
     assert back == shifted
     assert back.report is None

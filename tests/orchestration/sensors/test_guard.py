@@ -1,6 +1,6 @@
 """Retrain debouncing (pure): cooldown, one in flight, de-duplication across triggers."""
 
-from models.lineage import RUN_TAG_EVIDENCE, RUN_TAG_REASONS
+from models.lineage import RUN_TAG_DETAIL, RUN_TAG_EVIDENCE, RUN_TAG_REASONS
 from orchestration.sensors.guard import Evidence, decide_retrain
 
 DRIFT = Evidence("drift", "report-abc")
@@ -33,3 +33,12 @@ def test_in_flight_and_cooldown_defer():
         [Evidence("schedule", "2026-11-29")], [], 80, 100, 60, ignore_cooldown=True
     )
     assert forced.launch
+
+
+def test_the_kind_of_shift_is_named_on_the_run():
+    """A drift retrain says what moved (covariate vs prior shift), not only "drift"."""
+    covariate = Evidence("drift", "r1", "covariate shift (text, embedding)")
+    prior = Evidence("drift", "r2", "prior shift (label_mix)")
+    d = decide_retrain([covariate, prior], [], None, now=100, cooldown_s=60)
+    assert d.tags[RUN_TAG_DETAIL] == "covariate shift (text, embedding) | prior shift (label_mix)"
+    assert RUN_TAG_DETAIL not in decide_retrain([NEW], [], None, now=100, cooldown_s=60).tags
