@@ -18,7 +18,7 @@ from pydantic import Field
 
 from assets.ingestion import batch_partitions, ingested_batch
 from bento.prediction_log import read_prediction_window
-from data.ingest import BATCH_TAG_PREFIX, batch_table_path
+from data.batch_tags import batch_table_path, current_tag
 from data.quarantine import received_rows
 from data.schema import ROW_ID, TEXT, DatasetSpec
 from evaluation.drift.config import DriftConfig
@@ -143,8 +143,8 @@ def drift_report(
     training); the received rows (accepted + quarantined repeats) are reported beside it."""
     batch = context.partition_key
     reg = registry.registry()
-    tag = BATCH_TAG_PREFIX + batch
-    if reg.has_tag(tag):
+    tag = current_tag(reg, batch)  # a re-ingested batch's newest revision
+    if tag is not None:
         current = reg.read_table(batch_table_path(batch), rev=tag)
     else:  # nothing accepted (or file quarantined): no rows to judge
         current = pd.DataFrame({ROW_ID: [], TEXT: []})

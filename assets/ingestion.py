@@ -9,6 +9,7 @@ from assets.golden_set import golden_set
 from data.golden_set import GOLDEN_PATH, GoldenRef
 from data.ingest import accepted_batches, count_persisted, ingest_file
 from data.landing import find_landed
+from data.reingest import reingest_batch
 from data.schema import DOMAIN, LABEL, SPLIT, DatasetSpec, row_id
 from data.snapshot import (
     SNAPSHOT_PATH,
@@ -21,6 +22,13 @@ from data.snapshot import (
 from orchestration.resources import DataRegistryResource, RuntimeHomeResource
 
 batch_partitions = dg.DynamicPartitionsDefinition(name="batches")
+
+
+class IngestConfig(dg.Config):
+    """`reingest`: validate the batch's stored file again under the current dataset config
+    (the `reingest` job sets it; the earlier accounting moves to the quarantine's history)."""
+
+    reingest: bool = False
 
 
 def _counts_md(counts: dict[str, int], name: str) -> dg.MetadataValue:
@@ -36,16 +44,24 @@ def _counts_md(counts: dict[str, int], name: str) -> dg.MetadataValue:
 )
 def ingested_batch(
     context: dg.AssetExecutionContext,
+    config: IngestConfig,
     home: RuntimeHomeResource,
     registry: DataRegistryResource,
     dataset: dg.ResourceParam[DatasetSpec],
 ):
     """One landed file, validated: good rows committed + tagged in DVC, bad rows quarantined."""
-    path = find_landed(home.layout.landing, context.partition_key)
-    report = ingest_file(path, dataset, registry.registry(), home.layout.quarantine)
+    layout = home.layout
+    if config.reingest:
+        report = reingest_batch(
+            context.partition_key, dataset, registry.registry(), layout.landing, layout.quarantine
+        )
+    else:
+        path = find_landed(layout.landing, context.partition_key)
+        report = ingest_file(path, dataset, registry.registry(), layout.quarantine)
     context.log.info("%s: %s", report.batch_id, report.status)
     metadata: dict[str, Any] = {
         "status": report.status,
+        "reingest": config.reingest,
         "source": dg.MetadataValue.path(report.source),
         "rows_received": report.received,
         "rows_accepted": report.accepted,

@@ -14,13 +14,26 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.batch_tags import BATCH_TAG_PREFIX, batch_id_of, batch_table_path, revisions
 from data.data_registry import DataRegistry
 from data.landing import batch_id_for, content_hash_of
 from data.readers import UnreadableFile, read_file
 from data.schema import DOMAIN, LABEL, ROW_ID, DatasetSpec
-from data.validation import validate_batch
+from data.validation import ValidationResult, validate_batch
 
-BATCH_TAG_PREFIX = "batch/"
+# BATCH_TAG_PREFIX and batch_table_path are imported from here too (they live in batch_tags).
+__all__ = [
+    "BATCH_TAG_PREFIX",
+    "IngestReport",
+    "accepted_batches",
+    "batch_table_path",
+    "count_persisted",
+    "find_ingested",
+    "ingest_file",
+    "report_from_result",
+    "write_row_quarantine",
+    "write_summary",
+]
 
 
 @dataclass
@@ -46,8 +59,8 @@ class IngestReport:
         return asdict(self)
 
 
-def batch_table_path(batch_id: str) -> str:
-    return f"batches/{batch_id}.parquet"
+def write_summary(qdir: Path, report: IngestReport) -> None:
+    _write_json_atomic(qdir / "summary.json", report.to_dict())
 
 
 def _write_json_atomic(path: Path, payload: dict) -> None:
@@ -74,8 +87,18 @@ def _history_row_ids(registry: DataRegistry) -> set[str]:
 def accepted_batches(
     registry: DataRegistry, columns: list[str] | None = None
 ) -> list[tuple[str, pd.DataFrame]]:
-    """Every committed batch (tag, rows), oldest first."""
-    return registry.tagged_tables(BATCH_TAG_PREFIX, batch_table_path, columns)
+    """Every committed batch (tag of its current content, rows), oldest batch first.
+
+    A re-ingested batch (data/reingest.py) is read at its newest revision.
+    """
+    revs = revisions(registry)
+    out = []
+    for tag in registry.tags(BATCH_TAG_PREFIX):
+        batch_id = tag.removeprefix(BATCH_TAG_PREFIX)
+        current = revs[batch_id][-1] if batch_id in revs else tag
+        frame = registry.read_table(batch_table_path(batch_id), rev=current)
+        out.append((current, frame[columns] if columns else frame))
+    return out
 
 
 def find_ingested(registry: DataRegistry, batch_id: str) -> str | None:
@@ -119,28 +142,8 @@ def ingest_file(
             return _quarantine_file(path.name, payload, qdir, report)
 
         accepted = result.accepted
-        report = IngestReport(
-            batch_id=batch_id,
-            source=str(path),
-            status="ingested" if len(accepted) else "nothing_accepted",
-            received=result.received,
-            accepted=len(accepted),
-            quarantined=len(result.quarantined),
-            reasons=result.reasons,
-            labelled=result.labelled,
-            per_label={str(k): int(v) for k, v in accepted[LABEL].value_counts().items()}
-            if result.labelled and len(accepted)
-            else {},
-            per_domain={str(k): int(v) for k, v in accepted[DOMAIN].value_counts().items()}
-            if len(accepted)
-            else {},
-        )
-        if len(result.quarantined):
-            qdir.mkdir(parents=True, exist_ok=True)
-            tmp = qdir / ".rows.jsonl.tmp"
-            result.quarantined.to_json(tmp, orient="records", lines=True, force_ascii=False)
-            os.replace(tmp, qdir / "rows.jsonl")
-            report.quarantine_dir = str(qdir)
+        report = report_from_result(batch_id, path, result)
+        write_row_quarantine(result, qdir, report)
         if len(accepted):
             commit = registry.commit_table(
                 batch_table_path(batch_id),
@@ -150,8 +153,39 @@ def ingest_file(
             )
             report.dvc_tag, report.dvc_rev = commit.tag, commit.rev
         if report.quarantine_dir:
-            _write_json_atomic(qdir / "summary.json", report.to_dict())
+            write_summary(qdir, report)
         return report
+
+
+def report_from_result(batch_id: str, path: Path, result: ValidationResult) -> IngestReport:
+    """The accounting of one validated file (before anything is written)."""
+    accepted = result.accepted
+    return IngestReport(
+        batch_id=batch_id,
+        source=str(path),
+        status="ingested" if len(accepted) else "nothing_accepted",
+        received=result.received,
+        accepted=len(accepted),
+        quarantined=len(result.quarantined),
+        reasons=result.reasons,
+        labelled=result.labelled,
+        per_label={str(k): int(v) for k, v in accepted[LABEL].value_counts().items()}
+        if result.labelled and len(accepted)
+        else {},
+        per_domain={str(k): int(v) for k, v in accepted[DOMAIN].value_counts().items()}
+        if len(accepted)
+        else {},
+    )
+
+
+def write_row_quarantine(result: ValidationResult, qdir: Path, report: IngestReport) -> None:
+    """Write the quarantined rows atomically as `rows.jsonl` (and note where on `report`)."""
+    if len(result.quarantined):
+        qdir.mkdir(parents=True, exist_ok=True)
+        tmp = qdir / ".rows.jsonl.tmp"
+        result.quarantined.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        os.replace(tmp, qdir / "rows.jsonl")
+        report.quarantine_dir = str(qdir)
 
 
 def count_persisted(registry: DataRegistry, report: IngestReport) -> tuple[int, int]:
@@ -162,7 +196,7 @@ def count_persisted(registry: DataRegistry, report: IngestReport) -> tuple[int, 
     accepted = 0
     if report.dvc_tag:
         # The tag names the batch that holds the rows (an earlier file, for re-landed content).
-        stored_id = report.dvc_tag.removeprefix(BATCH_TAG_PREFIX)
+        stored_id = batch_id_of(report.dvc_tag)
         accepted = len(registry.read_table(batch_table_path(stored_id), rev=report.dvc_tag))
     quarantined = 0
     rows = Path(report.quarantine_dir or "") / "rows.jsonl"

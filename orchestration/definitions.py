@@ -5,7 +5,13 @@ import dagster as dg
 
 from assets import drift, evaluation, golden_set, ingestion, training
 from orchestration.environments import get_resources
-from orchestration.jobs import drift_check_job, ingest_job, retrain_job, snapshot_job
+from orchestration.jobs import (
+    drift_check_job,
+    ingest_job,
+    reingest_job,
+    retrain_job,
+    snapshot_job,
+)
 from orchestration.sensors.landing import new_batch_sensor
 from orchestration.sensors.retrain import (
     drift_check_schedule,
@@ -32,7 +38,7 @@ def build_definitions(settings: DriftwiseSettings) -> dg.Definitions:
             evaluation.champion_model,
         ],
         asset_checks=[ingestion.check_golden_disjoint, evaluation.check_promotion_gate],
-        jobs=[ingest_job, snapshot_job, retrain_job, drift_check_job],
+        jobs=[ingest_job, reingest_job, snapshot_job, retrain_job, drift_check_job],
         sensors=[new_batch_sensor, drift_sensor, performance_sensor, new_labelled_data_sensor],
         schedules=[retrain_floor_schedule, drift_check_schedule],
         resources=get_resources(settings),

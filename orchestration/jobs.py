@@ -28,6 +28,16 @@ ingest_job = dg.define_asset_job(
     "then compare it with the champion's training data (drift).",
 )
 
+reingest_job = dg.define_asset_job(
+    "reingest",
+    selection=dg.AssetSelection.assets(ingested_batch, drift_report),
+    partitions_def=batch_partitions,
+    executor_def=dg.in_process_executor,
+    config={"ops": {"ingested_batch": {"config": {"reingest": True}}}},
+    description="Validate one batch's stored file again under the current dataset config "
+    "(after fixing labels or columns); the earlier accounting is kept in its history.",
+)
+
 snapshot_job = dg.define_asset_job(
     "snapshot",
     selection=dg.AssetSelection.assets(golden_set, training_snapshot),

@@ -88,6 +88,22 @@ def build_golden_cmd(version: str = "v1", per_cell: int = 100) -> None:
 
 
 @app.command()
+def reingest(
+    batch: Annotated[str, typer.Argument(help="Batch id, e.g. my_posts-3f2a9c1b0d4e.")],
+) -> None:
+    """Validate a landed or quarantined batch again under the current config (after fixing
+    labels or columns); the earlier accounting is kept in the quarantine's history."""
+    from orchestration.cli.reingest import run_reingest
+
+    settings = _settings()
+    init()
+    try:
+        run_reingest(settings, console, batch)
+    except (LookupError, FileNotFoundError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="BATCH") from exc
+
+
+@app.command()
 def run(
     timeout: float = typer.Option(900, help="Seconds to wait for each sensor-launched run."),
     data: Annotated[

@@ -1,0 +1,91 @@
+"""`driftwise reingest BATCH` as a user runs it after fixing their config: a real runtime home
+(`driftwise init`: Dagster SQLite instance, DVC registry), a real ingest run of their TREC
+questions under a label list that rejects most of them, then the real CLI in a subprocess
+under a config that infers labels. Touches the real `reingest` job, DVC revision tags and
+the quarantine history; and the clear refusal of a batch id that does not exist.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from data.batch_tags import current_tag
+from data.data_registry import DataRegistry
+from data.landing import batch_id_for
+from data.trec import load_trec_questions
+
+REPO = Path(__file__).resolve().parents[3]
+EXE = Path(sys.executable).with_name("driftwise")
+
+
+def _env(home: Path, labels: str) -> dict[str, str]:
+    return dict(
+        os.environ,
+        DRIFTWISE_HOME=str(home),
+        DAGSTER_HOME=str(home / "dagster"),
+        DRIFTWISE_DATASET__NAME="questions",
+        DRIFTWISE_DATASET__TEXT_COLUMN="question",
+        DRIFTWISE_DATASET__LABEL_COLUMN="topic",
+        DRIFTWISE_DATASET__LABELS=labels,
+    )
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(EXE), *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_reingest_accepts_what_the_old_config_rejected(
+    tmp_path: Path, data_wheel: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    narrow = _env(home, '["HUM", "LOC"]')
+    assert _cli("init", env=narrow).returncode == 0
+    questions = (
+        load_trec_questions(data_wheel).drop_duplicates("question").sample(90, random_state=4)
+    )
+    landed = home / "landing" / "questions.csv"
+    questions[["question", "topic"]].to_csv(landed, index=False)
+    batch = batch_id_for(landed)
+    rejected = int((~questions["topic"].isin(["HUM", "LOC"])).sum())
+
+    # The first ingest, as the landing sensor would launch it, under the narrow label list.
+    for key, value in narrow.items():
+        monkeypatch.setenv(key, value)
+    from orchestration.definitions import build_definitions
+    from orchestration.settings import load_settings
+
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    instance.add_dynamic_partitions("batches", [batch])
+    first = (
+        build_definitions(load_settings())
+        .resolve_job_def("ingest")
+        .execute_in_process(instance=instance, partition_key=batch)
+    )
+    assert first.success
+    registry = DataRegistry(home / "registry")
+    assert current_tag(registry, batch) == f"batch/{batch}"
+
+    proc = _cli("reingest", batch, env=_env(home, "[]"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"Re-ingest of {batch}" in proc.stdout
+    assert current_tag(registry, batch) == f"batch-rev/{batch}/r2"
+    history = home / "quarantine" / batch / "history" / "001" / "rows.jsonl"
+    assert sum(1 for _ in history.open()) == rejected  # the old accounting is kept
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("ingested_batch"), asset_partitions=[batch]),
+        limit=2,
+    ).records
+    newest, older = (r.asset_materialization.metadata for r in records)  # type: ignore[union-attr]
+    assert newest["reingest"].value is True and newest["rows_accepted"].value == 90
+    assert older["rows_accepted"].value == 90 - rejected
+
+    unknown = _cli("reingest", "nothing-000000000000", env=_env(home, "[]"))
+    assert unknown.returncode == 2 and "known: " + batch in unknown.stderr
