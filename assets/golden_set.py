@@ -12,9 +12,17 @@ from data.schema import DOMAIN, LABEL, DatasetSpec
 from orchestration.resources import DataRegistryResource
 
 
+class GoldenConfig(dg.Config):
+    """`new_version`: draw a new carved version (the `new_golden_version` job sets it);
+    otherwise the newest registered version is reused, never re-drawn silently."""
+
+    new_version: bool = False
+
+
 @dg.asset(group_name="data", kinds={"dvc", "pandas"})
 def golden_set(
     context: dg.AssetExecutionContext,
+    config: GoldenConfig,
     registry: DataRegistryResource,
     dataset: dg.ResourceParam[DatasetSpec],
 ) -> dg.Output[GoldenRef]:
@@ -23,7 +31,7 @@ def golden_set(
     reg.ensure()
     # Under the writer lock: a carve reads the batches and registers in one step.
     with reg.locked():
-        golden = resolve_golden(dataset, reg)
+        golden = resolve_golden(dataset, reg, new_version=config.new_version)
         commit = reg.commit_table(
             GOLDEN_PATH,
             golden.frame,

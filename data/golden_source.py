@@ -6,7 +6,10 @@
 - the default dataset (`name = "sentiment"`): the curated VADER golden set in data/golden/.
 - otherwise: carved once from the labelled data landed so far (data.golden_carve) and frozen
   in the data registry as `golden/<name>-v<N>-<hash12>`; every later run reuses the newest
-  version. A new version is only ever drawn by an explicit `new_version=True`.
+  version. A new version is only ever drawn by an explicit `new_version=True` (the
+  `new_golden_version` job, `driftwise new-golden`), and only from labelled rows that no
+  training snapshot ever held (a model must never be judged on rows it learnt from) and
+  that the current version does not hold.
 """
 
 import hashlib
@@ -21,7 +24,8 @@ from data.golden_carve import carve_golden, golden_sha256
 from data.golden_set import GOLDEN_PATH, GoldenSetError, load_golden
 from data.ingest import accepted_batches
 from data.readers import read_file
-from data.schema import LABEL, DatasetSpec
+from data.schema import LABEL, ROW_ID, DatasetSpec
+from data.snapshot import SNAPSHOT_PATH, SNAPSHOT_TAG_PREFIX
 from data.validation import validate_batch
 
 DEFAULT_DATASET = "sentiment"
@@ -71,13 +75,31 @@ def _versions(registry: DataRegistry, spec: DatasetSpec) -> list[str]:
     return registry.tags(f"golden/{spec.name}-v")
 
 
+def _ever_trained(registry: DataRegistry) -> set[str]:
+    """Row ids held by any training snapshot (any split: val/test rows steered training too)."""
+    ids: set[str] = set()
+    for _, frame in registry.tagged_tables(SNAPSHOT_TAG_PREFIX, lambda _: SNAPSHOT_PATH, [ROW_ID]):
+        ids.update(frame[ROW_ID])
+    return ids
+
+
 def resolve_golden(
     spec: DatasetSpec, registry: DataRegistry, new_version: bool = False
 ) -> ResolvedGolden:
     """The golden set for `spec` (see the module docstring for the order of sources)."""
     if spec.golden_path:
+        if new_version:
+            raise GoldenSetError(
+                f"the golden set of {spec.name!r} is your file {spec.golden_path}: a new "
+                "version is a new file and manifest (version + sha256), not a new carve"
+            )
         return _from_file(spec)
     if spec.name == DEFAULT_DATASET:
+        if new_version:
+            raise GoldenSetError(
+                "the default dataset's golden set is curated in data/golden/ "
+                "(`driftwise build-golden`, maintainers); it is never re-carved"
+            )
         golden = load_golden()
         tag = f"golden/{golden.version}-{golden.sha256[:12]}"
         return ResolvedGolden(golden.frame, golden.version, golden.sha256, tag, "builtin")
@@ -93,7 +115,18 @@ def resolve_golden(
             f"dataset {spec.name!r} has no golden set yet and no labelled data to carve one "
             "from: land a labelled batch first, or supply dataset.golden_path"
         )
+    pool = pd.concat(labelled, ignore_index=True)
+    if existing:
+        # A new version: rows no model has trained (or early-stopped) on, and not the current
+        # version's (those become trainable from the next snapshot on).
+        current = registry.read_table(GOLDEN_PATH, rev=existing[-1])[ROW_ID]
+        pool = pool[~pool[ROW_ID].isin(_ever_trained(registry) | set(current))]
+        if pool.empty:
+            raise GoldenSetError(
+                f"every labelled row of {spec.name!r} is in a training snapshot already: "
+                "land new labelled data before drawing a new golden version"
+            )
     version = f"v{len(existing) + 1}"
-    frame = carve_golden(pd.concat(labelled, ignore_index=True), salt=f"{spec.name}-{version}")
+    frame = carve_golden(pool, salt=f"{spec.name}-{version}")
     sha = golden_sha256(frame)
     return ResolvedGolden(frame, version, sha, _tag(spec, version, sha), "carved")

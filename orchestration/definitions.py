@@ -8,6 +8,7 @@ from orchestration.environments import get_resources
 from orchestration.jobs import (
     drift_check_job,
     ingest_job,
+    new_golden_version_job,
     reingest_job,
     retrain_job,
     snapshot_job,
@@ -38,7 +39,14 @@ def build_definitions(settings: DriftwiseSettings) -> dg.Definitions:
             evaluation.champion_model,
         ],
         asset_checks=[ingestion.check_golden_disjoint, evaluation.check_promotion_gate],
-        jobs=[ingest_job, reingest_job, snapshot_job, retrain_job, drift_check_job],
+        jobs=[
+            ingest_job,
+            reingest_job,
+            new_golden_version_job,
+            snapshot_job,
+            retrain_job,
+            drift_check_job,
+        ],
         sensors=[new_batch_sensor, drift_sensor, performance_sensor, new_labelled_data_sensor],
         schedules=[retrain_floor_schedule, drift_check_schedule],
         resources=get_resources(settings),

@@ -38,6 +38,14 @@ reingest_job = dg.define_asset_job(
     "(after fixing labels or columns); the earlier accounting is kept in its history.",
 )
 
+new_golden_version_job = dg.define_asset_job(
+    "new_golden_version",
+    selection=dg.AssetSelection.assets(golden_set),
+    config={"ops": {"golden_set": {"config": {"new_version": True}}}},
+    description="Carve a new version of this dataset's golden set from labelled rows no "
+    "snapshot has held (explicit: the golden set is otherwise never re-drawn).",
+)
+
 snapshot_job = dg.define_asset_job(
     "snapshot",
     selection=dg.AssetSelection.assets(golden_set, training_snapshot),

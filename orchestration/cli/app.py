@@ -87,6 +87,24 @@ def build_golden_cmd(version: str = "v1", per_cell: int = 100) -> None:
     console.print(f"wrote {path}; commit it together with data/golden/manifest.json")
 
 
+@app.command("new-golden")
+def new_golden() -> None:
+    """Carve a new version of this dataset's golden set (from rows no snapshot has held)."""
+    from orchestration.cli.golden import run_new_golden
+
+    settings = _settings()
+    init()
+    try:
+        md = run_new_golden(settings)
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"golden set {md['dataset']} {md['version']}: {md['dagster/row_count']} rows, "
+        f"DVC tag {md['dvc_tag']} (the next retrain judges on it)"
+    )
+
+
 @app.command()
 def reingest(
     batch: Annotated[str, typer.Argument(help="Batch id, e.g. my_posts-3f2a9c1b0d4e.")],

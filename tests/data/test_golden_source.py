@@ -63,9 +63,7 @@ def test_carve_refuses_classes_too_small_to_judge() -> None:
         carve_golden(rows)
 
 
-def test_golden_is_carved_once_reused_and_redrawn_only_on_request(
-    questions, tmp_path: Path
-) -> None:
+def test_golden_is_carved_once_and_reused(questions, tmp_path: Path) -> None:
     registry = DataRegistry(tmp_path / "registry")
     with pytest.raises(GoldenSetError, match="no labelled data"):
         resolve_golden(SPEC, registry)
@@ -80,8 +78,7 @@ def test_golden_is_carved_once_reused_and_redrawn_only_on_request(
     registry.commit_table(GOLDEN_PATH, first.frame, first.tag, "golden")
     reused = resolve_golden(SPEC, registry)
     assert (reused.source, reused.tag, reused.sha256) == ("registered", first.tag, first.sha256)
-    second = resolve_golden(SPEC, registry, new_version=True)
-    assert second.version == "v2" and second.sha256 != first.sha256
+    # Redrawing (new_version=True) is tested below with data that can fill a second version.
 
 
 def test_supplied_golden_file_must_match_its_manifest(questions, tmp_path: Path) -> None:
@@ -106,3 +103,39 @@ def test_labels_unset_or_empty_mean_infer() -> None:
     assert DatasetSpec().labels is None
     assert DatasetSpec(labels=[]).labels is None
     assert DatasetSpec(labels=["a", "b"]).labels == ["a", "b"]
+
+
+def test_a_new_version_never_holds_rows_a_snapshot_held(data_wheel: Path, tmp_path: Path) -> None:
+    """Real DVC: v1 carved, a snapshot built from the rest, then v2 is drawn only from rows
+    that landed afterwards (none of v1's, none a snapshot held); with nothing new it refuses;
+    the built-in set never re-carves."""
+    from data.snapshot import SNAPSHOT_PATH, build_snapshot
+
+    registry = DataRegistry(tmp_path / "registry")
+    questions = load_trec_questions(data_wheel).drop_duplicates("question")
+    # All 5,381 distinct questions, halved: each half holds ~43 of the 86 ABBR questions.
+    first_half, later = questions.iloc[::2], questions.iloc[1::2]
+    early = tmp_path / "early.csv"
+    first_half[["question", "topic"]].to_csv(early, index=False)
+    ingest_file(early, SPEC, registry, tmp_path / "quarantine")
+    v1 = resolve_golden(SPEC, registry)
+    registry.commit_table(GOLDEN_PATH, v1.frame, v1.tag, "golden")
+    batch = registry.read_table(
+        f"batches/{early.stem}-{hashlib.sha256(early.read_bytes()).hexdigest()[:12]}.parquet",
+        rev=registry.tags("batch/")[0],
+    )
+    snapshot = build_snapshot([batch], exclude_row_ids=v1.frame[ROW_ID])
+    registry.commit_table(SNAPSHOT_PATH, snapshot, "snapshot/one", "snapshot")
+    with pytest.raises(GoldenSetError, match="land new labelled data"):
+        resolve_golden(SPEC, registry, new_version=True)
+
+    fresh = tmp_path / "later.csv"
+    later[["question", "topic"]].to_csv(fresh, index=False)
+    ingest_file(fresh, SPEC, registry, tmp_path / "quarantine")
+    v2 = resolve_golden(SPEC, registry, new_version=True)
+    assert v2.version == "v2" and len(v2.frame) > 0
+    assert not set(v2.frame[ROW_ID]) & set(snapshot[ROW_ID])
+    assert set(v2.frame[ROW_ID]) <= {row_id(t) for t in later["question"]}
+
+    with pytest.raises(GoldenSetError, match="curated"):
+        resolve_golden(DatasetSpec(), registry, new_version=True)

@@ -2,7 +2,8 @@
 (`driftwise init`: Dagster SQLite instance, DVC registry), a real ingest run of their TREC
 questions under a label list that rejects most of them, then the real CLI in a subprocess
 under a config that infers labels. Touches the real `reingest` job, DVC revision tags and
-the quarantine history; and the clear refusal of a batch id that does not exist.
+the quarantine history; the clear refusal of a batch id that does not exist; and
+`driftwise new-golden` (the new_golden_version job) refusing data too small to carve from.
 """
 
 import os
@@ -89,3 +90,10 @@ def test_reingest_accepts_what_the_old_config_rejected(
 
     unknown = _cli("reingest", "nothing-000000000000", env=_env(home, "[]"))
     assert unknown.returncode == 2 and "known: " + batch in unknown.stderr
+
+    # `driftwise new-golden` runs the new_golden_version job; 90 rows cannot fill 6 classes,
+    # and it says so (exit 1) instead of registering a golden set too small to judge with.
+    golden = _cli("new-golden", env=_env(home, "[]"))
+    assert golden.returncode == 1, golden.stdout + golden.stderr
+    assert "no new golden version" in golden.stdout and "fewer than" in golden.stdout
+    assert not registry.tags("golden/")
