@@ -72,8 +72,14 @@ def golden_evaluation(
     home: RuntimeHomeResource,
 ) -> dg.Output[GoldenEvaluation]:
     """Challenger (every tier) and champion (MLflow alias `champion`) on the golden set, per
-    slice with bootstrap intervals; the gate tier side by side with the champion."""
-    golden = registry.registry().read_table(GOLDEN_PATH, rev=golden_set.tag).reset_index(drop=True)
+    slice with bootstrap intervals; the gate tier side by side with the champion, and the
+    TF-IDF+LR baseline fitted on the challenger's training split as a reference row (never
+    judged). Notices say how much of the texts the accurate tier's token window cuts off."""
+    reg = registry.registry()
+    golden = reg.read_table(GOLDEN_PATH, rev=golden_set.tag).reset_index(drop=True)
+    # The snapshot the challenger trained on, by the tag in its lineage: the baseline fits on
+    # the same train split (a Parquet read plus ~1-2 s of scikit-learn).
+    snapshot = reg.read_table(SNAPSHOT_PATH, rev=candidate_model.snapshot_tag)
     evaluation, artifacts = evaluate_on_golden(
         candidate_model,
         golden,
@@ -81,7 +87,10 @@ def golden_evaluation(
         _champion(mlflow, home, candidate_model),
         BundleScorer(home.layout.cache / "embeddings"),
         _report_dir(home, candidate_model, "golden"),
+        snapshot=snapshot,
     )
+    for notice in artifacts.notices:
+        context.log.info(notice)
     champ = evaluation.champion
     context.log.info(
         "golden evaluation of %s v%s done (champion: %s)",
@@ -104,6 +113,10 @@ def golden_evaluation(
             "champion": champion_text,
             "challenger": f"{candidate_model.model_name} v{candidate_model.model_version}",
             "dagster/row_count": len(golden),
+            "models": _md(artifacts.models),
+            "notices": dg.MetadataValue.md(
+                "\n".join(f"- {n}" for n in artifacts.notices) or "_none_"
+            ),
             "by_slice": _md(artifacts.by_slice),
             "reports": dg.MetadataValue.path(str(artifacts.reports_json)),
         },

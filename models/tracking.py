@@ -175,7 +175,8 @@ def log_training_run(
     run_name: str | None = None,
 ) -> TrackedCandidate:
     """Log one run holding every tier of a candidate: params, per-epoch metrics, reports
-    (JSON + confusion PNG), bundles under `bundles/<tier>/`, and `tags` (lineage)."""
+    (JSON + confusion PNG), bundles under `bundles/<tier>/`, and `tags` (lineage); for the
+    accurate tier also the share of training texts longer than its token window."""
     if not results:
         raise ValueError("nothing to log: no training results")
     missing = [k for k in LINEAGE_KEYS if k not in tags]
@@ -188,6 +189,17 @@ def log_training_run(
         **{k: str(v) for k, v in tags.items()},
         "driftwise.tiers": ",".join(r.tier for r in results),
         **{f"driftwise.{r.tier}.bundle_version": r.bundle.version for r in results},
+        # How much of the training text the encoder never read, in words and as a number
+        # (the number is also the metric `<tier>/final/train/truncated_share`).
+        **{
+            f"driftwise.{r.tier}.{key}": value
+            for r in results
+            if r.truncation is not None
+            for key, value in (
+                ("truncated_share", f"{r.truncation.share:.4f}"),
+                ("truncation", r.truncation.notice("training texts")),
+            )
+        },
     }
     run = client.create_run(experiment_id, tags=run_tags, run_name=run_name)
     run_id = run.info.run_id

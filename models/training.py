@@ -15,6 +15,10 @@ What `work_dir` holds: `checkpoints/` (best + last), `history.jsonl` (per-epoch 
   another snapshot or spec is never resumed: that raises.
 * Reproducible: `seed_everything(seed, workers=True)`, deterministic kernels, an epoch-seeded
   sampler and per-epoch RNG reseeding, so a CPU rerun reproduces its metrics exactly.
+* Long texts: the accurate tier reads at most `spec.max_tokens` tokens of a text. The share
+  of training texts cut off is measured (models.truncation), logged with a plain notice,
+  returned as `TrainResult.truncation` and stored in the bundle's metrics
+  (`train/truncated_share`), which tracking logs to MLflow as a metric and a tag.
 """
 
 import json
@@ -34,7 +38,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import Logger
 from torch import nn
 
-from data.schema import SPLIT
+from data.schema import SPLIT, TEXT
 from data.snapshot import check_snapshot, label_set
 from models.bundle import BundleConfig, save_bundle
 from models.datamodules import SnapshotDataModule, balanced_class_weights, frame_fingerprint
@@ -42,6 +46,7 @@ from models.history import JsonlHistoryLogger, read_history
 from models.reports import ClassificationReport
 from models.spec import RunPlan, TrainSpec, resolve
 from models.tiers import build_tier
+from models.truncation import TRUNCATED_SHARE, TruncationStats, truncation_stats
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +79,9 @@ class TrainResult:
     snapshot_fingerprint: str
     resumed: bool
     net: nn.Module = field(repr=False)  # the best weights, in memory
+    # Train-split texts longer than the encoder window (accurate tier only; None: fast tier,
+    # whose hashed n-grams read the whole text).
+    truncation: TruncationStats | None = None
 
     @property
     def macro_f1(self) -> float:
@@ -93,6 +101,8 @@ class TrainResult:
         if self.test is not None:
             out["test/macro_f1"] = self.test.macro_f1
             out["test/accuracy"] = self.test.accuracy
+        if self.truncation is not None:
+            out[TRUNCATED_SHARE] = self.truncation.share
         return out
 
 
@@ -249,6 +259,14 @@ def train(
     labels = label_set(snapshot)
     L.seed_everything(spec.seed, workers=True, verbose=False)
     train_rows = snapshot[snapshot[SPLIT] == "train"]
+    truncation = None
+    if plan.mode != "hashed_bag":
+        truncation = truncation_stats(train_rows[TEXT].astype(str).tolist(), spec.max_tokens)
+        log.log(
+            logging.WARNING if truncation.share >= 0.05 else logging.INFO,
+            "%s",
+            truncation.notice("training texts"),
+        )
     weights = None
     if spec.class_weighting == "balanced":
         index = {label: i for i, label in enumerate(labels)}
@@ -299,6 +317,7 @@ def train(
         metrics={
             "val/macro_f1": reports["val"].macro_f1,
             **({"test/macro_f1": reports["test"].macro_f1} if "test" in reports else {}),
+            **({TRUNCATED_SHARE: round(truncation.share, 4)} if truncation else {}),
         },
         lineage={
             "spec_fingerprint": spec.fingerprint(),
@@ -330,4 +349,5 @@ def train(
         snapshot_fingerprint=snap_fp,
         resumed=ckpt_path is not None,
         net=net,
+        truncation=truncation,
     )

@@ -3,6 +3,11 @@
 What the promotion decision needs travels on as `GoldenEvaluation` (reports and row-aligned
 predictions, golden-sized); per-case tables, reliability diagrams and the JSON reports are
 written under `out_dir` and named in `GoldenArtifacts` for the caller to show.
+
+Given the challenger's training snapshot, the simple baseline (TF-IDF + logistic regression,
+evaluation.golden_eval.reference) is fitted on its train split and reported beside the models
+as a reference row: same golden rows, same slices, same intervals. It never reaches the
+verdict: `GoldenEvaluation.baseline_report` is read by no rule of evaluation.promotion.
 """
 
 import time
@@ -15,6 +20,12 @@ import pandas as pd
 
 from data.golden_set import GoldenRef
 from data.schema import LABEL
+from evaluation.golden_eval.reference import (
+    BASELINE_ID,
+    baseline_gap_notice,
+    baseline_predictions,
+    truncation_notices,
+)
 from evaluation.golden_eval.report import GoldenEvalConfig, GoldenReport, evaluate_golden
 from evaluation.golden_eval.slices import Slice, build_slices
 from evaluation.promotion.record import canonical_json
@@ -22,6 +33,7 @@ from evaluation.scoring import BundleScorer, gate_tier, model_id
 from evaluation.stats.bootstrap import Interval
 from evaluation.stats.plots import confidence_histograms, reliability_diagram
 from evaluation.stats.predictions import Predictions
+from models.baseline import NAME as BASELINE
 from models.bundle import read_bundle_config
 from models.candidate import CandidateRef
 from models.model_registry import ServingModel
@@ -53,6 +65,9 @@ class GoldenEvaluation:
     slices: list[Slice]
     tier_summaries: dict[str, dict[str, Any]]
     report_dir: str
+    # Reference only (the policy never reads it): the TF-IDF+LR baseline on the same rows.
+    baseline_report: GoldenReport | None = None
+    notices: tuple[str, ...] = ()  # plain-language remarks (truncation, baseline gap)
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,33 @@ class GoldenArtifacts:
     plots: dict[str, Path] = field(default_factory=dict)  # "<model>/reliability" -> PNG
     by_slice: pd.DataFrame = field(default_factory=pd.DataFrame)
     reports_json: Path | None = None
+    models: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per model, overall
+    notices: tuple[str, ...] = ()
+
+
+def model_table(columns: dict[str, GoldenReport], judged: str) -> pd.DataFrame:
+    """One row per model on the whole golden set; says which one the verdict judges."""
+    rows = []
+    for label, report in columns.items():
+        if label == BASELINE:
+            role = "reference only (not judged)"
+        elif label == judged:
+            role = "judged by the gate"
+        elif label.startswith("champion"):
+            role = "compared with"
+        else:
+            role = "reported"
+        overall = report.overall
+        rows.append(
+            {
+                "model": label,
+                "role": role,
+                "accuracy": fmt_interval(overall.accuracy),
+                "macro_f1": fmt_interval(overall.macro_f1),
+                "ece": f"{overall.ece.point:.3f}",
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def fmt_interval(ci: Interval | None) -> str:
@@ -113,17 +155,23 @@ def evaluate_on_golden(
     scorer: BundleScorer,
     out_dir: Path,
     config: GoldenEvalConfig | None = None,
+    snapshot: pd.DataFrame | None = None,
 ) -> tuple[GoldenEvaluation, GoldenArtifacts]:
-    """Every candidate tier and the champion's same tier on `golden` (rows in order)."""
+    """Every candidate tier and the champion's same tier on `golden` (rows in order); with
+    the challenger's training `snapshot`, the TF-IDF+LR baseline as a reference row."""
     config = config or GoldenEvalConfig()
     out_dir.mkdir(parents=True, exist_ok=True)
     gate = gate_tier(candidate.bundles)
     artifacts = GoldenArtifacts()
 
-    def evaluate(bundle: Path, model: str, label: str) -> tuple[Predictions, GoldenReport]:
-        check_labels_match(golden, read_bundle_config(bundle).labels, model)
+    def evaluate(bundle: Path | None, model: str, label: str) -> tuple[Predictions, GoldenReport]:
         started = time.perf_counter()
-        preds = scorer.predict(bundle, golden, model)
+        if bundle is None:  # the baseline: fitted now on the challenger's training split
+            assert snapshot is not None
+            preds = baseline_predictions(snapshot, golden)
+        else:
+            check_labels_match(golden, read_bundle_config(bundle).labels, model)
+            preds = scorer.predict(bundle, golden, model)
         report = evaluate_golden(golden, preds, config, out_dir / "deepeval")
         artifacts.metrics[f"{label}/seconds"] = round(time.perf_counter() - started, 2)
         for metric in ("accuracy", "macro_f1", "ece"):
@@ -157,10 +205,39 @@ def evaluate_on_golden(
         if tier != gate:
             columns[f"challenger {tier}"] = report
 
+    judged = f"challenger v{version} {gate}"
+    truncation = truncation_notices(candidate.bundles, golden)
+    for t in truncation:
+        artifacts.metrics[f"challenger_{t.tier}/golden_truncated_share"] = round(t.golden_share, 4)
+        if t.training_share is not None:
+            artifacts.metrics[f"challenger_{t.tier}/train_truncated_share"] = t.training_share
+    notices = [t.message for t in truncation]
+    baseline_report = None
+    if snapshot is not None:
+        _, baseline_report = evaluate(None, BASELINE_ID, "baseline")
+        columns[BASELINE] = baseline_report
+        gap = results[gate][1].overall.macro_f1.point - baseline_report.overall.macro_f1.point
+        artifacts.metrics["baseline/macro_f1_gap"] = round(gap, 4)
+        notices.append(
+            baseline_gap_notice(
+                judged,
+                results[gate][1].overall.macro_f1.point,
+                baseline_report.overall.macro_f1.point,
+            )
+        )
+
     summaries = {tier: report.to_dict() for tier, (_, report) in results.items()}
     reports_json = out_dir / "reports.json"
     reports_json.write_text(
-        canonical_json({"challenger": summaries, "champion": champion_report}), encoding="utf-8"
+        canonical_json(
+            {
+                "challenger": summaries,
+                "champion": champion_report,
+                "baseline": baseline_report.to_dict() if baseline_report else None,
+                "notices": notices,
+            }
+        ),
+        encoding="utf-8",
     )
     artifacts.plots["confidence_histogram"] = confidence_histograms(
         confidences, out_dir / "confidence.png", title="Golden set"
@@ -179,6 +256,15 @@ def evaluate_on_golden(
         slices=build_slices(golden, config.slices),
         tier_summaries=summaries,
         report_dir=str(out_dir),
+        baseline_report=baseline_report,
+        notices=tuple(notices),
     )
     by_slice = slice_table(columns)
-    return evaluation, GoldenArtifacts(artifacts.metrics, artifacts.plots, by_slice, reports_json)
+    return evaluation, GoldenArtifacts(
+        artifacts.metrics,
+        artifacts.plots,
+        by_slice,
+        reports_json,
+        model_table(columns, judged),
+        tuple(notices),
+    )

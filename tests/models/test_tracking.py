@@ -53,6 +53,12 @@ def test_candidate_run_registry_and_alias(config, fast_result, accurate_result, 
     assert run.data.metrics["accurate/final/val/macro_f1"] == pytest.approx(
         accurate_result.macro_f1
     )
+    # How much of the training text the accurate tier's token window cut off: metric + tags.
+    share = accurate_result.truncation.share
+    assert run.data.metrics["accurate/final/train/truncated_share"] == pytest.approx(share)
+    assert run.data.tags["driftwise.accurate.truncated_share"] == f"{share:.4f}"
+    assert "128-token window" in run.data.tags["driftwise.accurate.truncation"]
+    assert "driftwise.fast.truncated_share" not in run.data.tags
 
     artifacts = Path(tracked.artifact_uri.removeprefix("file://"))
     assert str(artifacts).startswith(str(tmp_path))  # not ./mlruns in the cwd

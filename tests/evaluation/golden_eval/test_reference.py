@@ -1,0 +1,150 @@
+"""The reference row of the gate's golden report (evaluation/golden_eval/reference.py and its
+wiring in candidate.py): the TF-IDF+LR baseline fitted on the challenger's training split,
+shown beside the models, never judged; and the truncation notices.
+
+Touches: the real VADER data (the shared 800-row golden set and a disjoint training pool), a
+real fast-tier bundle trained with models.training on that pool (CPU, two epochs) and scored
+through the real BundleScorer, real deepeval runs and report files in tmp dirs, and the
+real promotion policy (`judge`). The truncation notice test writes a bundle config for an
+accurate tier and uses the real MiniLM tokenizer.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.metrics import accuracy_score, f1_score
+
+from data.golden_set import GoldenRef
+from evaluation.golden_eval.candidate import (
+    GoldenArtifacts,
+    GoldenEvaluation,
+    evaluate_on_golden,
+    model_table,
+)
+from evaluation.golden_eval.reference import baseline_gap_notice, truncation_notices
+from evaluation.golden_eval.report import GoldenEvalConfig
+from evaluation.promotion.gate import judge
+from evaluation.promotion.policy import PromotionPolicy
+from evaluation.scoring import BundleScorer
+from evaluation.traffic.candidate import TrafficEvaluation
+from models.baseline import NAME, TfidfBaseline
+from models.bundle import BundleConfig, HeadConfig, encoder_ref
+from models.candidate import CandidateRef
+from models.truncation import TRUNCATED_SHARE
+from tests.evaluation.gate_data import gate_data
+from tests.models.snapshots import make_snapshot
+
+CONFIG = GoldenEvalConfig(n_resamples=200)
+GOLDEN_REF = GoldenRef(version="test", sha256="0" * 64, tag="golden/test", rows=800)
+NO_TRAFFIC = TrafficEvaluation("fast", None, 0, 0, None, None, None, "")
+
+
+@dataclass(frozen=True)
+class Runs:
+    golden: pd.DataFrame
+    snapshot: pd.DataFrame
+    with_baseline: tuple[GoldenEvaluation, GoldenArtifacts]
+    without: tuple[GoldenEvaluation, GoldenArtifacts]
+
+
+@pytest.fixture(scope="module")
+def runs(vader_df: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    from models.spec import TrainSpec
+    from models.training import train
+
+    data = gate_data(vader_df)
+    snapshot = make_snapshot(data.pool, {"train": 1600, "val": 300, "test": 100})
+    result = train(snapshot, TrainSpec(tier="fast", max_epochs=2), tmp_path_factory.mktemp("fast"))
+    assert result is not None
+    candidate = CandidateRef(
+        "test-model", "3", "run", "snapshot/x", "0" * 64, {"fast": str(result.bundle_dir)}, {}
+    )
+    scorer = BundleScorer(tmp_path_factory.mktemp("embeddings"))
+    golden = data.golden
+
+    def evaluate(name: str, snap: pd.DataFrame | None) -> tuple[GoldenEvaluation, GoldenArtifacts]:
+        out = tmp_path_factory.mktemp(name)
+        return evaluate_on_golden(candidate, golden, GOLDEN_REF, None, scorer, out, CONFIG, snap)
+
+    return Runs(golden, snapshot, evaluate("with", snapshot), evaluate("without", None))
+
+
+@pytest.mark.slow  # a real fit and three golden evaluations (~20 s)
+def test_baseline_row_is_reported_on_the_same_golden_rows(runs: Runs) -> None:
+    evaluation, artifacts = runs.with_baseline
+    report = evaluation.baseline_report
+    assert report is not None and report.n == len(runs.golden) == 800
+    # The same numbers as the baseline fitted directly on the snapshot's train split.
+    direct = TfidfBaseline().fit_snapshot(runs.snapshot).predict(runs.golden["text"].tolist())
+    truth = runs.golden["label"].tolist()
+    assert report.overall.accuracy.point == pytest.approx(accuracy_score(truth, direct))
+    assert report.overall.macro_f1.point == pytest.approx(f1_score(truth, direct, average="macro"))
+
+    models = artifacts.models.set_index("model")
+    assert models.loc[NAME, "role"] == "reference only (not judged)"
+    assert models.loc["challenger v3 fast", "role"] == "judged by the gate"
+    assert f"{NAME} macro_f1" in artifacts.by_slice.columns
+    assert set(artifacts.by_slice["slice"]) >= {"all", "domain=tweets"}
+    assert artifacts.metrics["baseline/macro_f1"] == round(report.overall.macro_f1.point, 4)
+    gap = evaluation.candidate_report.overall.macro_f1.point - report.overall.macro_f1.point
+    assert artifacts.metrics["baseline/macro_f1_gap"] == round(gap, 4)
+    assert any("reference only, the verdict does not use it" in n for n in artifacts.notices)
+    saved = json.loads(artifacts.reports_json.read_text())  # type: ignore[union-attr]
+    assert saved["baseline"]["model_id"] == "baseline/tfidf-lr"
+
+
+@pytest.mark.slow
+def test_the_reference_row_does_not_change_the_verdict(runs: Runs) -> None:
+    with_baseline, _ = runs.with_baseline
+    without, artifacts = runs.without
+    assert without.baseline_report is None and NAME not in set(artifacts.models["model"])
+    for key in ("slices", "checks", "classes"):  # (deepeval's run time differs, naturally)
+        assert (
+            with_baseline.candidate_report.to_dict()[key] == without.candidate_report.to_dict()[key]
+        )
+    # A strict policy (blocks) and a lenient one (passes): the same verdict either way.
+    for floor in (0.99, 0.5):
+        policy = PromotionPolicy.model_validate(
+            {"floors": {"accuracy_min": floor, "macro_f1_min": floor, "ece_max": None}}
+        )
+        verdict = judge(policy, with_baseline, NO_TRAFFIC)
+        assert verdict.passed == (floor == 0.5)
+        assert verdict.to_dict() == judge(policy, without, NO_TRAFFIC).to_dict()
+
+
+def test_gap_notice_and_model_table_say_what_is_judged() -> None:
+    assert baseline_gap_notice("challenger v3 accurate", 0.70, 0.75) == (
+        "challenger v3 accurate macro-F1 0.700 is BELOW the baseline (TF-IDF+LR) reference "
+        "(0.750, -0.050); reference only, the verdict does not use it."
+    )
+    assert " above " in baseline_gap_notice("c", 0.8, 0.75)
+    assert model_table({}, "x").empty
+
+
+def test_truncation_notice_for_an_accurate_bundle(tmp_path: Path) -> None:
+    bundle = tmp_path / "accurate"
+    bundle.mkdir()
+    (bundle / "head.safetensors").write_bytes(b"")  # the notice reads the config only
+    config = BundleConfig(
+        tier="accurate",
+        architecture="frozen_encoder",
+        labels=["a", "b"],
+        version="v",
+        encoder=encoder_ref(16, "package"),
+        head=HeadConfig(input_dim=384, hidden=0, dropout=0.0),
+        weights=["head.safetensors"],
+        metrics={TRUNCATED_SHARE: 0.25},
+    )
+    (bundle / "config.json").write_text(config.model_dump_json())
+    golden = pd.DataFrame({"text": ["short one", " ".join(["word"] * 40)]})
+    (notice,) = truncation_notices({"accurate": str(bundle)}, golden)
+    assert (notice.tier, notice.max_tokens, notice.golden_share) == ("accurate", 16, 0.5)
+    assert notice.training_share == 0.25
+    assert notice.message == (
+        "accurate: 50% of golden texts (1 of 2) exceed the accurate tier's 16-token window; "
+        "only their first 16 tokens are read (median length 23 tokens). Training texts: 25% "
+        "exceeded it."
+    )
