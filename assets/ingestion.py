@@ -77,6 +77,11 @@ def ingested_batch(
         metadata["quarantine"] = dg.MetadataValue.path(report.quarantine_dir)
     if report.file_reason:
         metadata["file_reason"] = report.file_reason
+        # None: the rows could not be counted (binary, unreadable Parquet): said, not hidden.
+        metadata["file_rows"] = "uncountable" if report.file_rows is None else report.file_rows
+    if report.flags:
+        metadata["flags"] = dg.MetadataValue.json(report.flags)
+        context.log.warning("%s: accepted rows flagged: %s", report.batch_id, report.flags)
     yield dg.MaterializeResult(metadata=metadata)
 
     # The check re-counts what was persisted (DVC table at its tag + quarantine file), so a
@@ -85,7 +90,8 @@ def ingested_batch(
     if report.status == "already_ingested":
         passed, detail = True, f"same content already ingested as {report.dvc_tag}"
     elif report.status == "file_quarantined":
-        passed, detail = True, f"file quarantined whole: {report.file_reason}"
+        rows = "an uncountable number of" if report.file_rows is None else report.file_rows
+        passed, detail = True, f"file quarantined whole ({rows} rows): {report.file_reason}"
     else:
         passed = report.received == stored_accepted + stored_quarantined
         detail = f"{report.received} = {stored_accepted} + {stored_quarantined}"

@@ -16,8 +16,8 @@ import pandas as pd
 
 from data.batch_tags import BATCH_TAG_PREFIX, batch_id_of, batch_table_path, revisions
 from data.data_registry import DataRegistry
-from data.landing import batch_id_for, content_hash_of
-from data.readers import UnreadableFile, read_file
+from data.landing import batch_id_for, content_hash_of, safe_stem
+from data.readers import UnreadableFile, count_rows, read_file
 from data.schema import DOMAIN, LABEL, ROW_ID, DatasetSpec
 from data.validation import ValidationResult, validate_batch
 
@@ -28,8 +28,11 @@ __all__ = [
     "accepted_batches",
     "batch_table_path",
     "count_persisted",
+    "file_quarantine_report",
     "find_ingested",
+    "history_labels",
     "ingest_file",
+    "quarantine_refused",
     "report_from_result",
     "write_row_quarantine",
     "write_summary",
@@ -54,6 +57,9 @@ class IngestReport:
     dvc_rev: str | None = None
     quarantine_dir: str | None = None
     file_reason: str | None = None
+    # A whole-file quarantine: rows the file held (data.readers.count_rows), None if uncountable.
+    file_rows: int | None = None
+    flags: dict[str, int] = field(default_factory=dict)  # accepted but flagged (validation)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,12 +82,20 @@ def _quarantine_file(name: str, payload: bytes, qdir: Path, report: IngestReport
     return report
 
 
-def _history_row_ids(registry: DataRegistry) -> set[str]:
-    """Row ids of every batch that exists (by tag)."""
-    ids: set[str] = set()
-    for _, frame in accepted_batches(registry, columns=[ROW_ID]):
-        ids.update(frame[ROW_ID])
-    return ids
+def history_labels(
+    registry: DataRegistry, exclude_batch: str | None = None
+) -> dict[str, str | None]:
+    """Row id -> label (None if unlabelled) of every batch that exists, but `exclude_batch`.
+
+    The label tells a repeat from a conflict (data/validation.py); the first batch wins.
+    """
+    labels: dict[str, str | None] = {}
+    for tag, frame in accepted_batches(registry, columns=[ROW_ID, LABEL]):
+        if exclude_batch is not None and batch_id_of(tag) == exclude_batch:
+            continue
+        for rid, label in zip(frame[ROW_ID], frame[LABEL], strict=True):
+            labels.setdefault(rid, None if pd.isna(label) else str(label))
+    return labels
 
 
 def accepted_batches(
@@ -130,15 +144,10 @@ def ingest_file(
             )
         try:
             raw = read_file(path, max_bytes=spec.max_file_bytes, payload=payload)
-            result = validate_batch(raw, spec, batch_id, _history_row_ids(registry))
+            result = validate_batch(raw, spec, batch_id, history_labels(registry))
         except UnreadableFile as exc:
-            report = IngestReport(
-                batch_id=batch_id,
-                source=str(path),
-                status="file_quarantined",
-                file_reason=exc.reason,
-                quarantine_dir=str(qdir),
-            )
+            report = file_quarantine_report(batch_id, path, payload, exc.reason)
+            report.quarantine_dir = str(qdir)
             return _quarantine_file(path.name, payload, qdir, report)
 
         accepted = result.accepted
@@ -157,6 +166,50 @@ def ingest_file(
         return report
 
 
+def file_quarantine_report(batch_id: str, path: Path, payload: bytes, reason: str) -> IngestReport:
+    """The accounting of a file quarantined whole: the rows it held, where they can be counted."""
+    rows = count_rows(payload, path.suffix)
+    return IngestReport(
+        batch_id=batch_id,
+        source=str(path),
+        status="file_quarantined",
+        file_reason=reason,
+        file_rows=rows,
+        received=rows or 0,
+        quarantined=rows or 0,
+        reasons={reason.split(":", 1)[0]: rows or 0},
+    )
+
+
+def quarantine_refused(path: Path, reason: str, quarantine_root: Path) -> IngestReport:
+    """Quarantine a landing-zone entry that can never be a batch (data.landing.refused_entries).
+
+    A file is copied under `<quarantine>/<batch id>/` (its rows counted where they can be), a
+    folder gets a summary naming how many files it holds; the entry itself stays where it
+    landed, so nothing is lost. Idempotent: the same bytes give the same directory.
+    """
+    if path.is_file():
+        payload = path.read_bytes()
+        batch_id = batch_id_for(path, hashlib.sha256(payload).hexdigest())
+        report = file_quarantine_report(batch_id, path, payload, reason)
+        report.quarantine_dir = str(quarantine_root / batch_id)
+        return _quarantine_file(path.name, payload, Path(report.quarantine_dir), report)
+    held = sum(1 for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+    batch_id = f"{safe_stem(path)}-entry"
+    qdir = quarantine_root / batch_id
+    qdir.mkdir(parents=True, exist_ok=True)
+    report = IngestReport(
+        batch_id=batch_id,
+        source=str(path),
+        status="file_quarantined",
+        file_reason=f"{reason} (holds {held} files)" if path.is_dir() else reason,
+        reasons={reason.split(":", 1)[0]: 0},
+        quarantine_dir=str(qdir),
+    )
+    write_summary(qdir, report)
+    return report
+
+
 def report_from_result(batch_id: str, path: Path, result: ValidationResult) -> IngestReport:
     """The accounting of one validated file (before anything is written)."""
     accepted = result.accepted
@@ -168,6 +221,7 @@ def report_from_result(batch_id: str, path: Path, result: ValidationResult) -> I
         accepted=len(accepted),
         quarantined=len(result.quarantined),
         reasons=result.reasons,
+        flags=result.flags,
         labelled=result.labelled,
         per_label={str(k): int(v) for k, v in accepted[LABEL].value_counts().items()}
         if result.labelled and len(accepted)

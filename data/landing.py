@@ -24,12 +24,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _safe_stem(path: Path) -> str:
+def safe_stem(path: Path) -> str:
     return _UNSAFE.sub("_", path.stem).strip("._-")[:60] or "batch"
 
 
 def batch_id_for(path: Path, sha256: str | None = None) -> str:
-    return f"{_safe_stem(path)}-{(sha256 or file_sha256(path))[:12]}"
+    return f"{safe_stem(path)}-{(sha256 or file_sha256(path))[:12]}"
 
 
 def content_hash_of(batch_id: str) -> str:
@@ -47,13 +47,40 @@ def landed_files(landing: Path) -> list[Path]:
     )
 
 
+def refused_entries(landing: Path) -> list[tuple[Path, str]]:
+    """What sits in the landing zone but can never be a batch, each with the reason.
+
+    Hidden names are partial writes by convention (land_frame, `driftwise run --data`) and are
+    not listed; everything else that `landed_files` skips is, so nothing is silently ignored.
+    """
+    if not landing.exists():
+        return []
+    out: list[tuple[Path, str]] = []
+    for path in sorted(landing.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            out.append((path, "directory: the landing zone takes files, not folders"))
+        elif not path.is_file():
+            out.append((path, "not_a_file: a socket, device or dangling link"))
+        elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            out.append(
+                (
+                    path,
+                    f"unsupported_type: {path.suffix or '(no suffix)'!r} is not one of "
+                    f"{', '.join(SUPPORTED_SUFFIXES)}",
+                )
+            )
+    return out
+
+
 def find_landed(landing: Path, batch_id: str) -> Path:
     """The landed file behind a batch id (matching name *and* content)."""
     stem = batch_id.rsplit("-", 1)[0]
     for path in landed_files(landing):
         # Hash only files whose name fits: a landing zone of many large files is not
         # re-read in full by every ingest run.
-        if _safe_stem(path) == stem and batch_id_for(path) == batch_id:
+        if safe_stem(path) == stem and batch_id_for(path) == batch_id:
             return path
     raise FileNotFoundError(f"no file in {landing} matches batch {batch_id!r} (moved or changed?)")
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.csv_export import write_csv_export
 from data.schema import DOMAIN, LABEL, TEXT, DatasetSpec
 
 # Rows quarantined for being repeats (or repeats with another label): their text is valid
@@ -46,3 +47,17 @@ def received_rows(accepted: pd.DataFrame, batch_dir: Path, spec: DatasetSpec) ->
     extra = valid_quarantined(batch_dir, spec)
     columns = [c for c in (TEXT, LABEL, DOMAIN) if c in accepted.columns]
     return pd.concat([accepted[columns], extra[columns]], ignore_index=True)
+
+
+def export_rows_csv(batch_dir: Path, out: Path) -> int:
+    """Write a batch's quarantined rows as a spreadsheet-safe CSV; returns rows written.
+
+    One column per field of the original record (prefixed `record.`), beside `source_row` and
+    `reason`, so a reviewer sees each rejected row as it arrived.
+    """
+    rows = quarantined_rows(batch_dir)
+    fields = pd.json_normalize(list(rows["record"]), max_level=0) if len(rows) else pd.DataFrame()
+    fields.columns = [f"record.{c}" for c in fields.columns]
+    table = pd.concat([rows[["source_row", "reason"]].reset_index(drop=True), fields], axis=1)
+    write_csv_export(table, out)
+    return len(table)

@@ -3,8 +3,14 @@
 Two failure levels, both losing nothing:
 - the whole file is unreadable (binary, wrong encoding, truncated inside a quote, broken
   Parquet, missing text column): `UnreadableFile` is raised and the file is quarantined whole;
-- single records are malformed (wrong field count, invalid JSON line): they come back as
-  rejected records with a reason, next to the good ones.
+- single records are malformed (wrong field count, invalid JSON line, a NUL byte): they come
+  back as rejected records with a reason, next to the good ones.
+
+Row numbering (`source_row`, the one definition every reader and the quarantine use): the
+1-based position of a record among the file's data rows - header and blank lines not counted,
+rejected records counted - so row N is `pd.read_csv(f).iloc[N - 1]` (or `read_json(f,
+lines=True)`, `read_parquet(f)`) for a clean file. Not file line numbers: a quoted CSV field
+can span lines and Parquet has none, so only this numbering means the same in every format.
 """
 
 import csv
@@ -14,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson")
 # csv's default field limit (128 KiB) would turn one oversized text into a whole-file failure;
@@ -21,6 +28,10 @@ SUPPORTED_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson")
 _CSV_FIELD_LIMIT = 256 * 2**20
 # How much of a malformed raw line the quarantine keeps (the landed file itself is kept whole).
 _RAW_KEEP = 2000
+# A NUL in a text file is one corrupt row (a crash mid-write, a stray byte), but NULs this
+# dense mean UTF-16 or a binary file: nothing in it is a row.
+_BINARY_NUL_SHARE = 0.1
+_SNIFF = 8192
 
 
 class UnreadableFile(ValueError):
@@ -37,19 +48,36 @@ class RawBatch:
 
     columns: list[str]
     records: list[dict[str, str | None]]
-    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line/row no, raw, reason)
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (source_row, raw, reason)
+    # source_row of each record (module docstring); empty means 1..n (no rejects interleaved).
+    source_rows: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.source_rows:
+            self.source_rows = list(range(1, len(self.records) + 1))
+        if len(self.source_rows) != len(self.records):
+            raise ValueError("one source_row per record")
 
     @property
     def received(self) -> int:
         return len(self.records) + len(self.rejected)
 
 
+def _nul_reason(record: dict[str, str | None]) -> str | None:
+    """Why a record with a NUL byte is refused alone (the rest of the file may be fine)."""
+    hit = [k for k, v in record.items() if v and "\x00" in v]
+    return f"nul_byte: NUL in column {hit[0][:80]!r}" if hit else None
+
+
 def _decode(payload: bytes, encoding: str) -> str:
-    if b"\x00" in payload[:8192]:
+    head = payload[:_SNIFF]
+    if head.count(0) > _BINARY_NUL_SHARE * len(head):
         raise UnreadableFile("binary content (NUL bytes): not a text file")
     try:
         return payload.decode(encoding)
     except UnicodeDecodeError as exc:
+        if b"\x00" in head:  # not text and NULs in it: binary, however few
+            raise UnreadableFile("binary content (NUL bytes): not a text file") from exc
         raise UnreadableFile(
             f"not valid {encoding} at byte {exc.start}: {payload[exc.start : exc.start + 8]!r}"
         ) from exc
@@ -67,22 +95,28 @@ def _read_delimited(text: str, delimiter: str) -> RawBatch:
     header = [h.strip() for h in header]
     if len(set(header)) != len(header):
         raise UnreadableFile(f"duplicate column names in header: {header}")
+    if any("\x00" in h for h in header):
+        raise UnreadableFile("NUL byte in the header row")
     batch = RawBatch(columns=header, records=[])
+    source_row = 0
     try:
         for row in reader:
             if not row:  # a blank line is not a record
                 continue
+            source_row += 1
+            raw = delimiter.join(row)[:_RAW_KEEP]
             if len(row) != len(header):
-                raw = delimiter.join(row)[:_RAW_KEEP]
                 batch.rejected.append(
-                    (
-                        reader.line_num,
-                        raw,
-                        f"malformed_row: {len(row)} fields, header has {len(header)}",
-                    )
+                    (source_row, raw, f"malformed_row: {len(row)} fields, header has {len(header)}")
                 )
                 continue
-            batch.records.append(dict(zip(header, row, strict=True)))
+            record: dict[str, str | None] = dict(zip(header, row, strict=True))
+            nul = _nul_reason(record)
+            if nul:
+                batch.rejected.append((source_row, raw, nul))
+                continue
+            batch.records.append(record)
+            batch.source_rows.append(source_row)
     except csv.Error as exc:
         # Typically an unterminated quote: everything after it is one broken field, so no
         # later row can be trusted. The file goes to quarantine whole; nothing is lost.
@@ -92,12 +126,18 @@ def _read_delimited(text: str, delimiter: str) -> RawBatch:
 
 def _read_jsonl(text: str) -> RawBatch:
     records: list[dict[str, str | None]] = []
+    source_rows: list[int] = []
     rejected: list[tuple[int, str, str]] = []
     columns: list[str] = []
+    lineno = 0  # the source_row (module docstring): blank lines are not rows
     # split("\n"), not splitlines(): U+2028 and friends are legal inside JSON strings.
-    for lineno, line in enumerate(text.split("\n"), start=1):
+    for line in text.split("\n"):
         line = line.rstrip("\r")
         if not line.strip():
+            continue
+        lineno += 1
+        if "\x00" in line:  # checked first: json would call it an "invalid control character"
+            rejected.append((lineno, line[:_RAW_KEEP], "nul_byte: NUL in the line"))
             continue
         try:
             obj = json.loads(line)
@@ -126,8 +166,14 @@ def _read_jsonl(text: str) -> RawBatch:
                 )
             )
             continue
-        records.append({k: None if v is None else str(v) for k, v in obj.items()})
-    return RawBatch(columns=columns, records=records, rejected=rejected)
+        record = {k: None if v is None else str(v) for k, v in obj.items()}
+        nul = _nul_reason(record)  # an escaped \u0000 is valid JSON
+        if nul:
+            rejected.append((lineno, line[:_RAW_KEEP], nul))
+            continue
+        records.append(record)
+        source_rows.append(lineno)
+    return RawBatch(columns=columns, records=records, rejected=rejected, source_rows=source_rows)
 
 
 def _read_parquet(payload: bytes) -> RawBatch:
@@ -136,11 +182,46 @@ def _read_parquet(payload: bytes) -> RawBatch:
     except Exception as exc:  # pyarrow raises several types for a corrupt file
         raise UnreadableFile(f"unreadable Parquet: {exc}") from exc
     df = df.astype(object).where(df.notna(), None)
-    records = [
-        {k: None if v is None else str(v) for k, v in rec.items()}
-        for rec in df.to_dict(orient="records")
-    ]
-    return RawBatch(columns=[str(c) for c in df.columns], records=records)
+    batch = RawBatch(columns=[str(c) for c in df.columns], records=[])
+    for source_row, rec in enumerate(df.to_dict(orient="records"), start=1):
+        record = {str(k): None if v is None else str(v) for k, v in rec.items()}
+        nul = _nul_reason(record)
+        if nul:
+            raw = json.dumps(record, ensure_ascii=False)[:_RAW_KEEP]
+            batch.rejected.append((source_row, raw, nul))
+            continue
+        batch.records.append(record)
+        batch.source_rows.append(source_row)
+    return batch
+
+
+def count_rows(payload: bytes, suffix: str) -> int | None:
+    """Rows a file holds as far as they can be counted without parsing it; None if not.
+
+    For a whole-file quarantine, where nothing was parsed: Parquet from its footer; text formats
+    as non-blank lines (minus the CSV/TSV header; an upper bound when quoted fields span
+    lines); None for binary content, unsupported types and unreadable Parquet.
+    """
+    suffix = suffix.lower()
+    if suffix == ".parquet":
+        try:
+            return int(pq.ParquetFile(io.BytesIO(payload)).metadata.num_rows)
+        except Exception:  # same as _read_parquet: a corrupt footer raises several types
+            return None
+    if suffix not in SUPPORTED_SUFFIXES:
+        return None
+    head = payload[:_SNIFF]
+    if head.count(0) > _BINARY_NUL_SHARE * len(head):
+        return None
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        if b"\x00" in head:
+            return None  # binary (as `_decode` says): its "lines" mean nothing
+    # Bytes, not text: a latin-1 file is refused as not UTF-8 but its lines still count.
+    lines = sum(1 for line in payload.split(b"\n") if line.strip())
+    header = 0 if suffix in (".jsonl", ".ndjson") else 1
+    return max(lines - header, 0)
 
 
 def read_file(

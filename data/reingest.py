@@ -17,7 +17,6 @@ import os
 from pathlib import Path
 
 from data.batch_tags import (
-    batch_id_of,
     batch_table_path,
     current_tag,
     revision_tag,
@@ -26,7 +25,8 @@ from data.batch_tags import (
 from data.data_registry import DataRegistry
 from data.ingest import (
     IngestReport,
-    accepted_batches,
+    file_quarantine_report,
+    history_labels,
     ingest_file,
     report_from_result,
     write_row_quarantine,
@@ -34,7 +34,7 @@ from data.ingest import (
 )
 from data.landing import batch_id_for, find_landed
 from data.readers import UnreadableFile, read_file
-from data.schema import ROW_ID, DatasetSpec
+from data.schema import DatasetSpec
 from data.validation import validate_batch
 
 ACCOUNTING_FILES = ("summary.json", "rows.jsonl")
@@ -75,14 +75,6 @@ def archive_accounting(qdir: Path) -> Path | None:
     return target
 
 
-def _other_row_ids(registry: DataRegistry, batch_id: str) -> set[str]:
-    ids: set[str] = set()
-    for tag, frame in accepted_batches(registry, columns=[ROW_ID]):
-        if batch_id_of(tag) != batch_id:
-            ids.update(frame[ROW_ID])
-    return ids
-
-
 def reingest_batch(
     batch_id: str,
     spec: DatasetSpec,
@@ -102,14 +94,14 @@ def reingest_batch(
         payload = path.read_bytes()
         try:
             raw = read_file(path, max_bytes=spec.max_file_bytes, payload=payload)
-            result = validate_batch(raw, spec, batch_id, _other_row_ids(registry, batch_id))
+            history = history_labels(registry, exclude_batch=batch_id)
+            result = validate_batch(raw, spec, batch_id, history)
         except UnreadableFile as exc:
             result, file_reason = None, exc.reason
         number = len(revisions(registry).get(batch_id, [])) + 2  # r1 is the original tag
         tag = revision_tag(batch_id, number)
         if result is None:
-            report = IngestReport(batch_id=batch_id, source=str(path), status="file_quarantined")
-            report.file_reason = file_reason
+            report = file_quarantine_report(batch_id, path, payload, file_reason)
             empty = registry.read_table(
                 batch_table_path(batch_id), rev=current_tag(registry, batch_id) or ""
             ).iloc[:0]

@@ -19,6 +19,9 @@ SPLIT = "split"
 BATCH = "batch"
 
 _WHITESPACE = re.compile(r"\s+")
+# Zero-width and bidi-control characters (the "Trojan Source" set, plus ZWSP/WJ/BOM): no glyph
+# of their own, so "a\u200bb" reads as "ab" and must be the same row; NFKC keeps them all.
+INVISIBLE_CHARS = re.compile("[\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 class DatasetSpec(BaseModel):
@@ -72,12 +75,14 @@ class DatasetSpec(BaseModel):
 
 
 def normalise_text(text: str) -> str:
-    """The form used for identity: NFKC, case-folded, whitespace collapsed.
+    """The form used for identity: invisible controls removed, NFKC, case-folded, whitespace
+    collapsed.
 
-    Why: "Great film!" and "great  film!" are the same example; counting them twice inflates
-    training data and leaks across the golden set.
+    Why: "Great film!" and "great  film!" (or "great\u200b film!") are the same example;
+    counting them twice inflates training data and leaks across the golden set.
     """
-    return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    visible = INVISIBLE_CHARS.sub("", text)
+    return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", visible).casefold()).strip()
 
 
 def row_id(text: str) -> str:

@@ -6,13 +6,23 @@ outputs, and `ValidationResult.check_accounting` asserts it.
 
 import json
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from data.readers import RawBatch, UnreadableFile
-from data.schema import BATCH, DOMAIN, LABEL, ROW_ID, SPLIT, TEXT, DatasetSpec, row_id
+from data.schema import (
+    BATCH,
+    DOMAIN,
+    INVISIBLE_CHARS,
+    LABEL,
+    ROW_ID,
+    SPLIT,
+    TEXT,
+    DatasetSpec,
+    row_id,
+)
 
 # Names Driftwise owns in an accepted row (SPLIT is added by the snapshot).
 CANONICAL = (ROW_ID, TEXT, LABEL, DOMAIN, BATCH, SPLIT)
@@ -28,6 +38,9 @@ class ValidationResult:
     quarantined: pd.DataFrame
     received: int
     labelled: bool
+    # Accepted rows worth a look though valid, by kind: "invisible_chars" (zero-width or bidi
+    # controls, removed from the identity but kept in the text).
+    flags: dict[str, int] = field(default_factory=dict)
 
     @property
     def reasons(self) -> dict[str, int]:
@@ -89,11 +102,38 @@ def _reject_reason(record: dict[str, str | None], spec: DatasetSpec, labelled: b
     return None
 
 
+def _repeat_reason(
+    rid: str,
+    label: str | None,
+    seen: dict[str, tuple[str | None, int]],
+    history: Mapping[str, str | None],
+) -> str | None:
+    """Why a valid row is a repeat: of this batch or of history; another label is a conflict.
+
+    A conflict is not a plain duplicate: the source says one text means two things, which an
+    operator must resolve (keeping the first silently would hide a labelling problem).
+    """
+    if rid in seen:
+        first_label, first_row = seen[rid]
+        if label is not None and first_label is not None and label != first_label:
+            return (
+                f"conflicting_label: {label[:80]!r} here, {first_label[:80]!r} "
+                f"at source_row {first_row}"
+            )
+        return "duplicate_in_batch"
+    if rid in history:
+        earlier = history[rid]
+        if label is not None and earlier is not None and label != earlier:
+            return f"conflicting_label: {label[:80]!r} here, {earlier[:80]!r} in an earlier batch"
+        return "duplicate_of_history"
+    return None
+
+
 def validate_batch(
     raw: RawBatch,
     spec: DatasetSpec,
     batch_id: str,
-    history_row_ids: Iterable[str] = (),
+    history: Mapping[str, str | None] | Iterable[str] = (),
 ) -> ValidationResult:
     """Split `raw` into accepted and quarantined rows.
 
@@ -101,7 +141,9 @@ def validate_batch(
         raw: the parsed file.
         spec: which columns mean what, allowed labels, length limits.
         batch_id: stamped on every accepted row (lineage).
-        history_row_ids: row ids already accepted in earlier batches (duplicates of history).
+        history: rows already accepted in earlier batches, as row id -> label (None when
+            unlabelled), or as bare row ids when labels are not known (repeats are then
+            duplicates, never conflicts).
 
     Raises:
         UnreadableFile: the text column is missing, so no row can be judged.
@@ -111,8 +153,10 @@ def validate_batch(
             f"missing required text column {spec.text_column!r}; found columns {raw.columns}"
         )
     labelled = spec.label_column is not None and spec.label_column in raw.columns
-    history = set(history_row_ids)
-    seen: set[str] = set()
+    earlier: Mapping[str, str | None] = (
+        history if isinstance(history, Mapping) else dict.fromkeys(history)
+    )
+    seen: dict[str, tuple[str | None, int]] = {}  # row id -> (label, source_row) of its first
     accepted: list[dict[str, str | None]] = []
     quarantined: list[tuple[int, str, str]] = [
         (row_no, reason, json.dumps({"raw": line}, ensure_ascii=False))
@@ -120,20 +164,22 @@ def validate_batch(
     ]
     named = {spec.text_column, spec.label_column, spec.domain_column}
     renames = _metadata_names(raw.columns, named)
-    for index, record in enumerate(raw.records, start=1):
+    invisible = 0
+    for source_row, record in zip(raw.source_rows, raw.records, strict=True):
         reason = _reject_reason(record, spec, labelled)
         text = (record.get(spec.text_column) or "").strip()
+        label = (
+            (record[spec.label_column] or "").strip() if labelled and spec.label_column else None
+        )
         rid = row_id(text) if reason is None else ""
-        if reason is None and rid in seen:
-            reason = "duplicate_in_batch"
-        elif reason is None and rid in history:
-            reason = "duplicate_of_history"
+        if reason is None:
+            reason = _repeat_reason(rid, label, seen, earlier)
         if reason is not None:
             # Oversized texts are cut in the quarantine copy only: the source file itself is kept
             # in the landing zone, so nothing is lost.
             quarantined.append(
                 (
-                    index,
+                    source_row,
                     reason,
                     json.dumps(
                         {k: (v[:2000] if v else v) for k, v in record.items()}, ensure_ascii=False
@@ -141,13 +187,12 @@ def validate_batch(
                 )
             )
             continue
-        seen.add(rid)
+        seen[rid] = (label, source_row)
+        invisible += bool(INVISIBLE_CHARS.search(text))
         row: dict[str, str | None] = {
             ROW_ID: rid,
             TEXT: text,
-            LABEL: (record[spec.label_column] or "").strip()
-            if labelled and spec.label_column
-            else None,
+            LABEL: label,
             DOMAIN: record.get(spec.domain_column) if spec.domain_column else None,
             BATCH: batch_id,
         }
@@ -158,11 +203,13 @@ def validate_batch(
     accepted_df = pd.DataFrame(accepted)
     if accepted_df.empty:
         accepted_df = pd.DataFrame(columns=list(CANONICAL))
+    quarantined.sort(key=lambda q: q[0])  # source order: reader rejects interleave with these
     result = ValidationResult(
         accepted=accepted_df,
         quarantined=pd.DataFrame(quarantined, columns=QUARANTINE_COLUMNS),
         received=raw.received,
         labelled=labelled,
+        flags={"invisible_chars": invisible} if invisible else {},
     )
     result.check_accounting()
     return result

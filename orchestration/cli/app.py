@@ -122,6 +122,37 @@ def reingest(
 
 
 @app.command()
+def quarantine(
+    batch: Annotated[str, typer.Argument(help="Batch id, e.g. my_posts-3f2a9c1b0d4e.")],
+    csv: Annotated[
+        Path | None, typer.Option(help="Also write the rejected rows here, spreadsheet-safe.")
+    ] = None,
+) -> None:
+    """What a batch's quarantine holds: its accounting and reasons; --csv exports the rows."""
+    import json
+
+    from data.quarantine import export_rows_csv
+
+    settings = _settings()
+    qdir = settings.layout.quarantine / batch
+    summary_path = qdir / "summary.json"
+    if not summary_path.exists():
+        raise typer.BadParameter(f"no quarantine summary at {summary_path}", param_hint="BATCH")
+    summary = json.loads(summary_path.read_text())
+    console.print(
+        f"{batch}: {summary['status']}, received {summary['received']}, accepted "
+        f"{summary['accepted']}, quarantined {summary['quarantined']}"
+    )
+    if summary.get("file_reason"):
+        console.print(f"whole file: {summary['file_reason']}")
+    for reason, count in sorted(summary.get("reasons", {}).items()):
+        console.print(f"  {reason}: {count}")
+    if csv is not None:
+        written = export_rows_csv(qdir, csv)
+        console.print(f"{written} rows written to {csv} (formula cells neutralised)")
+
+
+@app.command()
 def run(
     timeout: float = typer.Option(900, help="Seconds to wait for each sensor-launched run."),
     data: Annotated[

@@ -6,13 +6,39 @@ import time
 import dagster as dg
 
 from assets.ingestion import batch_partitions
-from data.landing import batch_id_for, content_hash_of, file_sha256, landed_files
+from data.ingest import quarantine_refused
+from data.landing import (
+    batch_id_for,
+    content_hash_of,
+    file_sha256,
+    landed_files,
+    refused_entries,
+)
 from models.lineage import RUN_TAG_BATCH, RUN_TAG_TRIGGER
 from orchestration.jobs import ingest_job
 from orchestration.resources import RuntimeHomeResource
 
 # A file modified this recently may still be being copied in; it is picked up next tick.
 SETTLE_SECONDS = 2.0
+
+
+def refuse_new_entries(files: dict[str, str], home: RuntimeHomeResource, now: float) -> list[str]:
+    """Quarantine entries that can never be a batch (a folder, an .xlsx), once per change.
+
+    `files` is the cursor's name -> fingerprint map, updated in place. Returns one note each.
+    """
+    notes = []
+    for path, reason in refused_entries(home.layout.landing):
+        stat = path.lstat()
+        if now - stat.st_mtime < SETTLE_SECONDS:
+            continue
+        fingerprint = f"refused:{stat.st_size}:{stat.st_mtime_ns}"
+        if files.get(path.name) == fingerprint:
+            continue
+        files[path.name] = fingerprint
+        report = quarantine_refused(path, reason, home.layout.quarantine)
+        notes.append(f"{path.name}: not ingested, {reason}; quarantined in {report.quarantine_dir}")
+    return notes
 
 
 def plan_landing(
@@ -22,12 +48,13 @@ def plan_landing(
 
     The cursor remembers each file's (size, mtime) so unchanged files are not re-hashed, and
     every content hash seen, so the same bytes landed again (under any name) start nothing.
+    Entries that can never be a batch are quarantined with their reason and noted.
     """
     state = json.loads(cursor) if cursor else {"files": {}, "hashes": []}
     files: dict[str, str] = state["files"]
     hashes: set[str] = set(state["hashes"])
     new_ids: list[str] = []
-    notes: list[str] = []
+    notes = refuse_new_entries(files, home, now)
     for path in landed_files(home.layout.landing):
         stat = path.stat()
         if now - stat.st_mtime < SETTLE_SECONDS:

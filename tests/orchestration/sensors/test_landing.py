@@ -83,3 +83,38 @@ def test_changed_file_is_a_new_batch(home: Path):
     _age(path, 5)
     (request,) = _tick(home, cursor).run_requests
     assert request.partition_key == batch_id_for(path)
+
+
+def test_unsupported_files_and_folders_are_quarantined_with_a_reason(home: Path):
+    """A folder and an .xlsx in the landing zone: no run, each quarantined once with its reason.
+
+    Touches a temp landing zone and quarantine; the entries themselves stay where they landed.
+    """
+    landing = home / "landing"
+    landing.mkdir()
+    sheet = landing / "reviews.xlsx"
+    sheet.write_bytes(b"PK\x03\x04 not a csv")
+    folder = landing / "more_batches"
+    folder.mkdir()
+    (folder / "inner.csv").write_text("text\nnested\n")
+    for entry in (sheet, folder):
+        _age(entry)
+    result = _tick(home, None)
+    assert not result.run_requests
+    message = result.skip_reason.skip_message
+    assert "reviews.xlsx: not ingested, unsupported_type: '.xlsx'" in message
+    assert "more_batches: not ingested, directory" in message
+    summaries = {
+        p.parent.name: json.loads(p.read_text())
+        for p in (home / "quarantine").glob("*/summary.json")
+    }
+    sheet_summary = summaries[batch_id_for(sheet)]
+    assert sheet_summary["file_reason"].startswith("unsupported_type")
+    assert (home / "quarantine" / batch_id_for(sheet) / "reviews.xlsx").read_bytes() == (
+        sheet.read_bytes()
+    )
+    assert summaries["more_batches-entry"]["file_reason"].endswith("(holds 1 files)")
+    assert sheet.exists() and folder.exists()
+    # Reported once: the next tick has nothing to say about them.
+    again = _tick(home, result.cursor)
+    assert "not ingested" not in again.skip_reason.skip_message
