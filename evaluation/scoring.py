@@ -12,7 +12,6 @@ import pandas as pd
 from data.schema import ROW_ID, TEXT
 from evaluation.stats.predictions import Predictions
 from models.bundle import read_bundle_config
-from models.inference import CachedScorer
 
 
 def gate_tier(tiers: dict[str, Any]) -> str:
@@ -31,6 +30,8 @@ class BundleScorer:
     """A bundle's predictions on rows, as evaluation's `Predictions` (see CachedScorer)."""
 
     def __init__(self, embeddings_root: Path) -> None:
+        from models.inference import CachedScorer  # torch: paid when scoring, not at import
+
         self._scorer = CachedScorer(embeddings_root)
 
     def predict(self, bundle_dir: Path, frame: pd.DataFrame, model: str) -> Predictions:

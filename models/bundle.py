@@ -11,18 +11,23 @@ Per architecture:
   fine-tuned transformer); tokenizer and architecture still come from the same package.
 """
 
+from __future__ import annotations
+
 import json
 import shutil
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
 from pydantic import BaseModel, ConfigDict, Field
-from safetensors.torch import save_file
-from torch import nn
 
 from models.hashing import HashingConfig
+
+# torch is imported where weights are written: reading a bundle's config (the registry, the
+# drift check, every Dagster run loading the Definitions) must not pay torch's import.
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 BUNDLE_FORMAT = 1
 CONFIG_FILE = "config.json"
@@ -100,6 +105,8 @@ def weight_files(net: nn.Module, architecture: str) -> dict[str, dict[str, torch
 
 def save_bundle(net: nn.Module, config: BundleConfig, out_dir: Path) -> Path:
     """Write `net` and `config` to `out_dir`, replacing it whole (written aside, then moved)."""
+    from safetensors.torch import save_file
+
     files = weight_files(net, config.architecture)
     if sorted(files) != sorted(config.weights):
         raise ValueError(f"config lists {config.weights}, net gives {sorted(files)}")

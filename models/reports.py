@@ -4,7 +4,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 
 @dataclass(frozen=True)
@@ -22,6 +21,9 @@ class ClassificationReport:
     def from_indices(
         cls, y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]
     ) -> "ClassificationReport":
+        # sklearn (~0.6 s) is imported when a report is made, not by every importer of the type.
+        from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
         classes = list(range(len(labels)))
         precision, recall, f1, support = precision_recall_fscore_support(
             y_true, y_pred, labels=classes, zero_division=0

@@ -10,6 +10,8 @@ first challenger that passes the promotion gates becomes champion through that s
 training never self-promotes, not even the very first model.
 """
 
+from __future__ import annotations
+
 import json
 import logging
 import tempfile
@@ -17,7 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 from mlflow import MlflowClient
@@ -27,7 +29,9 @@ from pydantic import BaseModel, Field
 
 from models.lineage import LINEAGE_KEYS
 from models.reports import ClassificationReport
-from models.training import TrainResult
+
+if TYPE_CHECKING:  # Lightning is imported by whoever trains, not by whoever reads the registry
+    from models.training import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ class TrackingConfig(BaseModel):
     registered_model_name: str = "driftwise-sentiment"
 
     @classmethod
-    def embedded(cls, home: Path, **overrides: Any) -> "TrackingConfig":
+    def embedded(cls, home: Path, **overrides: Any) -> TrackingConfig:
         """The no-server default under the runtime home: SQLite + file artifacts."""
         root = Path(home).resolve() / "mlflow"
         return cls(

@@ -5,20 +5,23 @@ rows): every column gets a named method, and thresholds are set so that Evidentl
 drift flags in the HTML agree with the verdict in evaluation/drift/check.py.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from evidently import DataDefinition, Dataset, Report
-from evidently.legacy.calculations.stattests import registry as stattest_registry
-from evidently.legacy.core import ColumnType
-from evidently.metrics import EmbeddingsDrift, ValueDrift
-from evidently.metrics.embeddings import ModelDriftMethod
-from scipy.stats import chi2_contingency
 
 from evaluation.drift.config import DriftConfig
 from evaluation.drift.stats import auc_critical_value
+
+# Evidently (~2 s to import) is imported where a report is built: every Dagster run loads
+# this module with the Definitions, and a batch too small to judge never needs it.
+if TYPE_CHECKING:
+    from evidently import DataDefinition, Dataset
+    from evidently.legacy.core import ColumnType
+    from evidently.metrics.embeddings import ModelDriftMethod
 
 TEXT = "text"
 PRED_LABEL = "predicted_label"
@@ -31,6 +34,8 @@ def _chi2_homogeneity(
     reference: pd.Series, current: pd.Series, feature_type: ColumnType, threshold: float
 ) -> tuple[float, bool]:
     """Two-sample chi-square test of homogeneity (2 x K contingency table) -> (p, drifted)."""
+    from scipy.stats import chi2_contingency
+
     classes = sorted(set(reference.dropna()) | set(current.dropna()))
     if len(classes) < 2:
         return 1.0, False  # one class on both sides: nothing can differ
@@ -49,6 +54,9 @@ def _ensure_stattests_registered() -> None:
     reference is itself a sample of the same size; its valid alternative ("TVD", a 1,000-draw
     permutation test in Python) costs ~10 s per check at 1,000 rows.
     """
+    from evidently.legacy.calculations.stattests import registry as stattest_registry
+    from evidently.legacy.core import ColumnType
+
     try:
         stattest_registry.get_registered_stattest(CHI2_HOMOGENEITY, ColumnType.Categorical)
         return
@@ -102,10 +110,14 @@ class ReportPlan:
         return auc_critical_value(self.config.embedding_alpha, n_test=self.n)
 
     def embedding_method(self) -> ModelDriftMethod:
+        from evidently.metrics.embeddings import ModelDriftMethod
+
         # Evidently's domain classifier on embeddings, judged against our critical AUC.
         return ModelDriftMethod(threshold=self.embedding_critical_auc, bootstrap=False)
 
     def metrics(self) -> list[Any]:
+        from evidently.metrics import EmbeddingsDrift, ValueDrift
+
         cfg = self.config
         metrics: list[Any] = [
             # "abs" = compare the held-out AUC with our threshold (the null-distribution critical
@@ -140,6 +152,8 @@ class ReportPlan:
         return 3 if self.with_labels else 2
 
     def definition(self) -> DataDefinition:
+        from evidently import DataDefinition
+
         numerical = list(self.descriptors)
         categorical: list[str] = []
         if self.with_predictions:
@@ -159,6 +173,8 @@ class ReportPlan:
 
 
 def _dataset(plan: ReportPlan, frame: pd.DataFrame, emb: np.ndarray | None) -> Dataset:
+    from evidently import Dataset
+
     if plan.embedding_in_report and emb is not None:
         emb_frame = pd.DataFrame(emb, columns=plan.embedding_columns, index=frame.index)
         frame = pd.concat([frame, emb_frame], axis=1)
@@ -178,6 +194,8 @@ def run_report(
     held-out ROC AUC for the two domain classifiers. Without `embedding_plot` the embedding
     classifier is Evidently's same ModelDriftMethod called directly (no t-SNE).
     """
+    from evidently import Report
+
     _ensure_stattests_registered()
     report = Report(plan.metrics())
     snapshot = report.run(

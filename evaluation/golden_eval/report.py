@@ -17,23 +17,13 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from deepeval.dataset import EvaluationDataset, Golden
-from deepeval.evaluate.types import EvaluationResult
-from deepeval.test_case import LLMTestCase
 from pydantic import BaseModel, Field
 
 from data.schema import LABEL, ROW_ID, TEXT
-from evaluation.golden_eval.case_metrics import (
-    PROBS_KEY,
-    ConfidenceMetric,
-    CorrectnessMetric,
-    TrueClassProbabilityMetric,
-)
-from evaluation.golden_eval.deepeval_run import run_deepeval
 from evaluation.golden_eval.slices import ALL, Slice, SliceConfig, build_slices
 from evaluation.stats import metrics as M
 from evaluation.stats.bootstrap import Interval, bootstrap_samples, percentile_interval
@@ -144,6 +134,14 @@ class GoldenReport:
         }
 
 
+# deepeval (~1 s with the openai client it imports) is imported where cases are built and
+# scored: every Dagster run loads this module with the Definitions; most never evaluate.
+if TYPE_CHECKING:
+    from deepeval.dataset import EvaluationDataset
+    from deepeval.evaluate.types import EvaluationResult
+    from deepeval.test_case import LLMTestCase
+
+
 def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str | bool | int | float):
         return None if isinstance(value, float) and np.isnan(value) else value
@@ -154,13 +152,15 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def to_evaluation_dataset(golden: pd.DataFrame) -> EvaluationDataset:
+def to_evaluation_dataset(golden: pd.DataFrame) -> "EvaluationDataset":
     """The golden table as a deepeval dataset: one `Golden` per row.
 
     Every column other than text and label (row id, domain, metadata) goes into
     `additional_metadata`, values made JSON-safe.
     """
     _validate_golden(golden)
+    from deepeval.dataset import EvaluationDataset, Golden
+
     extra = [c for c in golden.columns if c not in (TEXT, LABEL)]
     goldens = [
         Golden.model_validate(
@@ -175,9 +175,14 @@ def to_evaluation_dataset(golden: pd.DataFrame) -> EvaluationDataset:
     return EvaluationDataset(goldens=goldens)
 
 
-def to_test_cases(dataset: EvaluationDataset, predictions: Predictions) -> list[LLMTestCase]:
+def to_test_cases(dataset: "EvaluationDataset", predictions: Predictions) -> list["LLMTestCase"]:
     """One test case per golden: the model's label as actual output, its probabilities in
     metadata. `predictions` must be aligned to the goldens' row ids."""
+    from deepeval.dataset import Golden
+    from deepeval.test_case import LLMTestCase
+
+    from evaluation.golden_eval.case_metrics import PROBS_KEY
+
     goldens = [g for g in dataset.goldens if isinstance(g, Golden)]
     if len(goldens) != len(dataset.goldens):
         raise TypeError("golden evaluation needs single-turn Goldens")
@@ -199,7 +204,7 @@ def to_test_cases(dataset: EvaluationDataset, predictions: Predictions) -> list[
     return cases
 
 
-def per_case_frame(result: EvaluationResult) -> pd.DataFrame:
+def per_case_frame(result: "EvaluationResult") -> pd.DataFrame:
     """deepeval's TestResults as a table: row_id, expected, predicted, one column per metric
     score and one `<metric>_pass` per metric success."""
     rows = []
@@ -337,6 +342,13 @@ def evaluate_golden(
     golden = golden.reset_index(drop=True)
     dataset = to_evaluation_dataset(golden)
     cases = to_test_cases(dataset, predictions)
+    from evaluation.golden_eval.case_metrics import (
+        ConfidenceMetric,
+        CorrectnessMetric,
+        TrueClassProbabilityMetric,
+    )
+    from evaluation.golden_eval.deepeval_run import run_deepeval
+
     case_metrics = [
         CorrectnessMetric(),
         ConfidenceMetric(threshold=config.min_confidence),

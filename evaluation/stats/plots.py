@@ -5,17 +5,30 @@ with the Agg canvas instead of pyplot, so no global backend or figure state is t
 (safe in Dagster workers and threads, no display needed).
 """
 
+from __future__ import annotations
+
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from evaluation.stats.metrics import DEFAULT_ECE_BINS, batched_ece, reliability_table
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _figure(**kwargs: object) -> Figure:
+    # matplotlib (~0.5 s) is imported when a plot is drawn, not by every Dagster run.
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)  # type: ignore[arg-type]
+
 
 def _save(fig: Figure, path: Path) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
     fig.savefig(path, format="png", dpi=100, bbox_inches="tight")
@@ -37,7 +50,7 @@ def reliability_diagram(
     width = 1.0 / n_bins
     acc = np.nan_to_num(np.asarray(table["accuracy"]), nan=0.0)
     count = np.asarray(table["count"])
-    fig = Figure(figsize=(5, 6))
+    fig = _figure(figsize=(5, 6))
     ax, ax_count = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax.bar(lower, acc, width=width, align="edge", edgecolor="black", label="accuracy")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
@@ -62,7 +75,7 @@ def confidence_histograms(
     """Overlaid, density-normalised confidence histograms (e.g. golden vs traffic, or models)."""
     if not confidences:
         raise ValueError("no confidence arrays to plot")
-    fig = Figure(figsize=(6, 4))
+    fig = _figure(figsize=(6, 4))
     ax = fig.subplots()
     edges = np.linspace(0.0, 1.0, bins + 1)
     for name, values in confidences.items():
