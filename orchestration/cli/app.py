@@ -17,10 +17,15 @@ console = Console(width=None if Console().is_terminal else 160)
 
 
 def _settings():  # type: ignore[no-untyped-def]
+    import os
+
     from orchestration.settings import load_settings
 
     offline.apply()
-    return load_settings()
+    settings = load_settings()
+    # The BentoML model store lives in the runtime home (set before bentoml is imported).
+    os.environ.setdefault("BENTOML_HOME", str(settings.root / "bentoml"))
+    return settings
 
 
 @app.command("fetch-data")
@@ -153,6 +158,59 @@ def quarantine(
 
 
 @app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Bind address (127.0.0.1: this machine only)."),
+    port: int = typer.Option(3000, min=1, max=65535),
+    detach: bool = typer.Option(False, help="Start in the background and return."),
+    stop: bool = typer.Option(False, help="Stop the background server of this home."),
+) -> None:
+    """Serve the current champion with `bentoml serve` (bento/service.py)."""
+    from orchestration.cli.serve import (
+        NoChampion,
+        prepare_serving,
+        serve_foreground,
+        start_background,
+        stop_background,
+    )
+
+    settings = _settings()
+    if stop:
+        stopped = stop_background(settings)
+        console.print("server stopped" if stopped else "no background server was running")
+        return
+    try:
+        state = prepare_serving(settings)
+    except NoChampion as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"serving {state.champion} (previous kept warm: {state.previous or 'none'})")
+    if detach:
+        url = start_background(settings, host, port)
+        console.print(f"listening on {url} (POST /classify; `driftwise serve --stop` stops it)")
+        return
+    serve_foreground(settings, host, port)
+
+
+def _serve_after_run(settings, port: int) -> None:  # type: ignore[no-untyped-def]
+    """The end of `driftwise run`: the champion served by a real `bentoml serve`."""
+    from orchestration.cli.serve import NoChampion, classify, prepare_serving, start_background
+
+    try:
+        state = prepare_serving(settings)
+    except NoChampion as exc:
+        console.print(f"[yellow]not serving: {exc}[/yellow]")
+        return
+    url = start_background(settings, port=port)
+    answer = classify(url, ["What a wonderful, moving film."])
+    first = answer["predictions"][0]
+    console.print(
+        f"serving {state.champion} on {url}: POST /classify answered {first['label']!r} "
+        f"(confidence {first['confidence']:.2f}, tier {first['tier']}); "
+        "`driftwise serve --stop` stops it"
+    )
+
+
+@app.command()
 def run(
     timeout: float = typer.Option(900, help="Seconds to wait for each sensor-launched run."),
     data: Annotated[
@@ -162,6 +220,10 @@ def run(
     tiers: Annotated[
         list[str] | None, typer.Option(help="With --data: tiers to train (fast, accurate).")
     ] = None,
+    serve_after: bool = typer.Option(
+        True, "--serve/--no-serve", help="End by serving the champion (bentoml serve)."
+    ),
+    port: int = typer.Option(3000, min=1, max=65535, help="Port of the served champion."),
 ) -> None:
     """The main loop as far as it is built (see orchestration/cli/main_loop.py), or with
     --data, your own files to a judged champion (orchestration/cli/own_data.py)."""
@@ -178,10 +240,12 @@ def run(
             run_own_data(settings, console, data, timeout, chosen)
         except FileNotFoundError as exc:
             raise typer.BadParameter(str(exc), param_hint="--data") from exc
-        return
-    from orchestration.cli.main_loop import run_main_loop
+    else:
+        from orchestration.cli.main_loop import run_main_loop
 
-    run_main_loop(settings, console, timeout)
+        run_main_loop(settings, console, timeout)
+    if serve_after:
+        _serve_after_run(settings, port)
 
 
 if __name__ == "__main__":

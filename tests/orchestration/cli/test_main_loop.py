@@ -31,7 +31,7 @@ def test_cli_run_whole_loop_through_the_daemon(tmp_path: Path, data_wheel: Path)
     env = dict(os.environ, DRIFTWISE_HOME=str(home))
     exe = Path(sys.executable).with_name("driftwise")
     first = subprocess.run(
-        [str(exe), "run", "--timeout", "900"],
+        [str(exe), "run", "--timeout", "900", "--no-serve"],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -63,8 +63,13 @@ def test_cli_run_whole_loop_through_the_daemon(tmp_path: Path, data_wheel: Path)
     finally:
         del os.environ["DAGSTER_HOME"]
 
-    second = subprocess.run(
-        [str(exe), "run"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900
+    second = subprocess.run(  # --no-serve: serving is checked by test_own_data's run
+        [str(exe), "run", "--no-serve"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "already trained" in second.stdout

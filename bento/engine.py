@@ -1,0 +1,293 @@
+"""One classify request end to end, without BentoML: routing, cache, cascade, log records.
+
+`bento/service.py` wires it to HTTP and to the batched model worker; tests drive it directly.
+Nothing here knows how a tier computes probabilities: `Scorer` is a callable (model key,
+tier, texts) -> per-text probabilities and CPU seconds, which the service points at the
+worker (adaptive batching across requests happens there).
+"""
+
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bento.cache import PredictionCache
+from bento.routing import Arm, Routing
+from bento.sampling import LogSampler
+from bento.schemas import ClassifyRequest, ClassifyResponse, Prediction
+from data.schema import row_id
+
+
+@dataclass(frozen=True)
+class Scored:
+    probs: np.ndarray  # [n, classes]
+    cpu_seconds: np.ndarray  # [n]: each text's share of the forward's CPU time
+
+
+Scorer = Callable[[str, str, Sequence[str]], Awaitable[Scored]]
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """Fast tier first; the accurate tier only where the fast tier's confidence < threshold."""
+
+    threshold: float
+    first: str = "fast"
+    then: str = "accurate"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A registered version as the service holds it (its tiers live in the worker)."""
+
+    name: str
+    version: str
+    labels: list[str]
+    tiers: list[str]
+    cascade: Cascade | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:v{self.version}"
+
+    @property
+    def single_tier(self) -> str:
+        """The tier that answers without a cascade: the judged one (accurate when present)."""
+        return "accurate" if "accurate" in self.tiers else self.tiers[0]
+
+    @property
+    def policy(self) -> str:
+        """What answers, as part of the cache key: a cascade change is a different answer."""
+        if self.cascade is None:
+            return self.single_tier
+        return f"cascade@{self.cascade.threshold:.4f}"
+
+
+@dataclass(frozen=True)
+class TextOutcome:
+    label: str
+    confidence: float
+    probs: list[float]
+    tier: str
+    escalated: bool
+    cached: bool
+    cpu_seconds: float
+
+
+@dataclass
+class Outcome:
+    """Everything one request produced: the response, log records, what metrics need."""
+
+    response: ClassifyResponse
+    log_records: list[dict[str, Any]] = field(default_factory=list)
+    shadow: list[TextOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class Remembered:
+    model: ServedModel
+    arm: Arm
+    predicted: list[str]
+
+
+class RecentRequests:
+    """request id -> what was answered, for joining feedback (bounded, oldest evicted)."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self.max_entries = max_entries
+        self._items: OrderedDict[str, Remembered] = OrderedDict()
+
+    def add(self, request_id: str, item: Remembered) -> None:
+        self._items[request_id] = item
+        while len(self._items) > self.max_entries:
+            self._items.popitem(last=False)
+
+    def get(self, request_id: str) -> Remembered | None:
+        return self._items.get(request_id)
+
+
+class Engine:
+    def __init__(
+        self,
+        scorer: Scorer,
+        cache: PredictionCache[TextOutcome] | None = None,
+        sampler: LogSampler | None = None,
+        price_per_core_hour: float = 0.05,
+        log_texts: bool = True,
+    ) -> None:
+        self.scorer = scorer
+        self.cache = cache if cache is not None else PredictionCache()
+        self.sampler = sampler or LogSampler()
+        self.price_per_core_hour = price_per_core_hour
+        self.log_texts = log_texts
+        self.models: dict[Arm, ServedModel] = {}
+        self.routing = Routing()
+        self.recent = RecentRequests()
+
+    def cost_units(self, cpu_seconds: float) -> float:
+        """Cost of `cpu_seconds` of one core at the configured price (currency units)."""
+        return cpu_seconds / 3600.0 * self.price_per_core_hour
+
+    async def _score(self, model: ServedModel, tier: str, texts: list[str]) -> Scored:
+        scored = await self.scorer(model.key, tier, texts)
+        if scored.probs.shape != (len(texts), len(model.labels)):
+            raise RuntimeError(
+                f"{model.key}/{tier} returned probabilities {scored.probs.shape} for "
+                f"{len(texts)} texts and {len(model.labels)} labels"
+            )
+        return scored
+
+    def _outcome(
+        self, model: ServedModel, probs: np.ndarray, tier: str, escalated: bool, cpu: float
+    ) -> TextOutcome:
+        best = int(np.argmax(probs))
+        return TextOutcome(
+            label=model.labels[best],
+            confidence=float(probs[best]),
+            probs=[float(p) for p in probs],
+            tier=tier,
+            escalated=escalated,
+            cached=False,
+            cpu_seconds=cpu,
+        )
+
+    async def predict_texts(self, model: ServedModel, texts: list[str]) -> list[TextOutcome]:
+        """Per text: the cached answer, else the cascade (or the single tier) on the misses."""
+        cache_key = f"{model.key}|{model.policy}"
+        out: list[TextOutcome | None] = []
+        for text in texts:
+            hit = self.cache.get(cache_key, text)
+            out.append(None if hit is None else _as_cached(hit))
+        misses = [i for i, o in enumerate(out) if o is None]
+        if misses:
+            miss_texts = [texts[i] for i in misses]
+            first = model.cascade.first if model.cascade else model.single_tier
+            scored = await self._score(model, first, miss_texts)
+            fresh = [
+                self._outcome(model, p, first, False, float(c))
+                for p, c in zip(scored.probs, scored.cpu_seconds, strict=True)
+            ]
+            if model.cascade is not None:
+                unsure = [j for j, o in enumerate(fresh) if o.confidence < model.cascade.threshold]
+                if unsure:
+                    second = await self._score(
+                        model, model.cascade.then, [miss_texts[j] for j in unsure]
+                    )
+                    for j, p, c in zip(unsure, second.probs, second.cpu_seconds, strict=True):
+                        fresh[j] = self._outcome(
+                            model, p, model.cascade.then, True, fresh[j].cpu_seconds + float(c)
+                        )
+            for i, o in zip(misses, fresh, strict=True):
+                out[i] = o
+                self.cache.put(cache_key, texts[i], o)
+        return [o for o in out if o is not None]
+
+    def _records(
+        self,
+        request_id: str,
+        model: ServedModel,
+        arm: str,
+        texts: list[str],
+        outcomes: list[TextOutcome],
+        always: bool,
+    ) -> list[dict[str, Any]]:
+        records = []
+        for i, (text, o) in enumerate(zip(texts, outcomes, strict=True)):
+            weight = self.sampler.weight(o.confidence, always=always)
+            if weight is None:
+                continue
+            record: dict[str, Any] = {
+                "request_id": prediction_id(request_id, i),
+                "arm": arm,
+                "model_name": model.name,
+                "model_version": model.version,
+                "tier": o.tier,
+                "escalated": o.escalated,
+                "cached": o.cached,
+                "label": o.label,
+                "confidence": o.confidence,
+                "cost_units": self.cost_units(o.cpu_seconds),
+                "sampling_weight": weight,
+                "text_sha256": row_id(text),
+            }
+            if self.log_texts:
+                record["text"] = text
+            records.append(record)
+        return records
+
+    async def classify(self, request: ClassifyRequest, request_id: str | None = None) -> Outcome:
+        if "champion" not in self.models:
+            raise LookupError("no champion is loaded")
+        started = time.perf_counter()
+        request_id = request_id or uuid.uuid4().hex
+        has_challenger = "challenger" in self.models
+        arm = self.routing.arm(request.key or request_id, has_challenger)
+        model = self.models[arm]
+        texts = request.texts
+        outcomes = await self.predict_texts(model, texts)
+        records = self._records(request_id, model, arm, texts, outcomes, arm == "challenger")
+        shadow: list[TextOutcome] = []
+        if self.routing.shadows(has_challenger):
+            challenger = self.models["challenger"]
+            shadow = await self.predict_texts(challenger, texts)
+            records += self._records(request_id, challenger, "shadow", texts, shadow, True)
+        self.recent.add(request_id, Remembered(model, arm, [o.label for o in outcomes]))
+        response = ClassifyResponse(
+            request_id=request_id,
+            model_name=model.name,
+            model_version=model.version,
+            arm=arm,
+            predictions=[
+                Prediction(
+                    label=o.label,
+                    confidence=o.confidence,
+                    probabilities=dict(zip(model.labels, o.probs, strict=True))
+                    if request.return_probabilities
+                    else None,
+                    tier=o.tier,
+                    escalated=o.escalated,
+                    cached=o.cached,
+                )
+                for o in outcomes
+            ],
+        )
+        return Outcome(response, records, shadow, time.perf_counter() - started)
+
+    def feedback(self, request_id: str, index: int, label: str) -> dict[str, Any]:
+        """The feedback record for prediction `index` of `request_id`.
+
+        Raises:
+            LookupError: the request id is unknown (or too old to be remembered).
+            ValueError: bad index, or a label the answering model does not know.
+        """
+        seen = self.recent.get(request_id)
+        if seen is None:
+            raise LookupError(f"unknown request_id {request_id!r} (or too old to join)")
+        if index >= len(seen.predicted):
+            raise ValueError(
+                f"request {request_id} had {len(seen.predicted)} texts, not {index + 1}"
+            )
+        if label not in seen.model.labels:
+            raise ValueError(f"label {label!r} is not one of {seen.model.labels}")
+        return {
+            "request_id": prediction_id(request_id, index),
+            "label": label,
+            "predicted": seen.predicted[index],
+            "arm": seen.arm,
+            "model_name": seen.model.name,
+            "model_version": seen.model.version,
+        }
+
+
+def prediction_id(request_id: str, index: int) -> str:
+    """The id of one text's prediction (what the log and feedback join on)."""
+    return f"{request_id}-{index}"
+
+
+def _as_cached(o: TextOutcome) -> TextOutcome:
+    return TextOutcome(o.label, o.confidence, o.probs, o.tier, o.escalated, True, 0.0)

@@ -1,0 +1,96 @@
+"""The HTTP contract of the service: typed requests and responses with limits.
+
+Every field is bounded (text length, texts per request, key length) so no request can make a
+worker allocate without limit, and every violation is a 4xx with the field and the reason
+(BentoML turns a pydantic ValidationError into 400). Texts are refused when a model could
+not read them honestly: empty or whitespace-only, or holding NUL / C0 control characters
+(tab, newline and carriage return are ordinary text).
+"""
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+MAX_TEXT_CHARS = 20_000
+MAX_TEXTS = 64
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+Key = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def check_text(text: str) -> str:
+    """The text if it can be classified; ValueError saying why not."""
+    if not text.strip():
+        raise ValueError("text is empty or whitespace only")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"text has {len(text)} characters, the limit is {MAX_TEXT_CHARS}")
+    bad = _CONTROL.search(text)
+    if bad:
+        raise ValueError(f"text holds control character U+{ord(bad.group()):04X}")
+    return text
+
+
+class ClassifyRequest(BaseModel):
+    """`texts`: 1-64 texts. `key`: routes the request stickily (e.g. a user id); without it the
+    request id is used, so the same caller may land on either arm."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    texts: list[str] = Field(min_length=1, max_length=MAX_TEXTS)
+    key: Key | None = None
+    return_probabilities: bool = False
+
+    @field_validator("texts")
+    @classmethod
+    def _texts(cls, texts: list[str]) -> list[str]:
+        for i, text in enumerate(texts):
+            try:
+                check_text(text)
+            except ValueError as exc:
+                raise ValueError(f"texts[{i}]: {exc}") from None
+        return texts
+
+
+class Prediction(BaseModel):
+    label: str
+    confidence: float
+    probabilities: dict[str, float] | None = None
+    tier: str
+    escalated: bool
+    cached: bool
+
+
+class ClassifyResponse(BaseModel):
+    request_id: str
+    model_name: str
+    model_version: str
+    arm: Literal["champion", "challenger"]
+    predictions: list[Prediction]
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    index: int = Field(0, ge=0, lt=MAX_TEXTS, description="Which text of the request.")
+    label: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class RoutingUpdate(BaseModel):
+    """Admin: how traffic is split. `canary`: `challenger_weight` of keys go to the challenger;
+    `shadow`: the challenger scores every request, the champion answers; `off`: champion only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["off", "canary", "shadow"]
+    challenger_weight: float = Field(0.0, ge=0.0, le=1.0)
+
+
+class LoadRequest(BaseModel):
+    """Admin: load a registered version into a role (it is imported and warmed first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,9}$")]
+    role: Literal["champion", "challenger"]

@@ -1,0 +1,433 @@
+"""The Driftwise service: `bentoml serve bento.service:Driftwise` (see `make serve`).
+
+Two BentoML services, one process each:
+- `Driftwise` (the HTTP front): validation, routing (canary / shadow), cache, cascade,
+  sampled prediction log, feedback, admin, Prometheus metrics. It never runs a model itself.
+- `ModelWorker`: holds every loaded version's tiers and runs them. Its `predict` is
+  BentoML-batchable, so texts of concurrent requests share one forward (adaptive batching);
+  past its queue bound BentoML sheds load and the front answers 503 + Retry-After.
+
+Environment: DRIFTWISE_HOME (runtime home: state, logs), BENTOML_HOME (model store),
+DRIFTWISE_ADMIN_TOKEN (admin endpoints; unset = admin disabled), DRIFTWISE_LOG_RATE (uniform
+log sample share, default 0.1), DRIFTWISE_CACHE_ENTRIES (default 10000),
+DRIFTWISE_PRICE_PER_CORE_HOUR (cost units, default 0.05).
+"""
+
+import asyncio
+import hmac
+import logging
+import os
+import queue
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import bentoml
+import numpy as np
+from pydantic import BaseModel
+from starlette.responses import JSONResponse
+
+from bento.cache import PredictionCache
+from bento.engine import Cascade, Engine, Scored, ServedModel, TextOutcome
+from bento.prediction_log import JsonlLogWriter
+from bento.routing import Routing
+from bento.sampling import LogSampler
+from bento.schemas import (
+    ClassifyRequest,
+    ClassifyResponse,
+    FeedbackRequest,
+    LoadRequest,
+    RoutingUpdate,
+)
+from bento.state import ServingState, read_state, write_state
+from bento.store import CASCADE_KEY, load_stored
+
+log = logging.getLogger(__name__)
+
+# The worker's batch bound and wait. max_latency_ms is how long a request may queue before
+# BentoML sheds it (503): too low and a 64-client load sees spurious 503s (bench/serve_load).
+MAX_BATCH = 64
+MAX_LATENCY_MS = 10_000
+RETRY_AFTER_S = "1"
+
+REQUESTS = bentoml.metrics.Counter(
+    name="driftwise_requests_total",
+    documentation="Classify requests by arm, model version and outcome",
+    labelnames=["arm", "model_version", "outcome"],
+)
+PREDICTIONS = bentoml.metrics.Counter(
+    name="driftwise_predictions_total",
+    documentation="Texts classified, by arm, version, answering tier, cache hit",
+    labelnames=["arm", "model_version", "tier", "cached"],
+)
+ESCALATIONS = bentoml.metrics.Counter(
+    name="driftwise_cascade_escalations_total",
+    documentation="Texts the cascade sent on to the accurate tier",
+    labelnames=["arm", "model_version"],
+)
+LATENCY = bentoml.metrics.Histogram(
+    name="driftwise_request_seconds",
+    documentation="Classify latency inside the service",
+    labelnames=["arm", "model_version"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+CONFIDENCE = bentoml.metrics.Histogram(
+    name="driftwise_confidence",
+    documentation="Confidence of served predictions (shadow included, by arm)",
+    labelnames=["arm", "model_version"],
+    buckets=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0),
+)
+COST = bentoml.metrics.Counter(
+    name="driftwise_cost_units_total",
+    documentation="Measured CPU time x price per core-hour",
+    labelnames=["arm", "model_version", "tier"],
+)
+IN_FLIGHT = bentoml.metrics.Gauge(
+    name="driftwise_in_flight_requests",
+    documentation="Classify requests being served now (queue depth, for an autoscaler)",
+)
+LOG_DROPPED = bentoml.metrics.Counter(
+    name="driftwise_log_dropped_total",
+    documentation="Prediction log records dropped because the writer queue was full",
+)
+BATCH_SIZE = bentoml.metrics.Histogram(
+    name="driftwise_worker_batch_texts",
+    documentation="Texts per model forward in the worker",
+    labelnames=["tier"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+
+
+class WorkItem(BaseModel):
+    model: str  # store tag
+    tier: str
+    text: str
+
+
+class WorkResult(BaseModel):
+    probs: list[float]
+    cpu_seconds: float
+
+
+@bentoml.service(
+    name="driftwise-worker",
+    workers=1,
+    logging={"access": {"enabled": False}},
+    traffic={"timeout": 120},
+)
+class ModelWorker:
+    """Loaded versions (store tag -> tier -> predictor); batched forwards."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _tiers(self, tag: str) -> dict[str, Any]:
+        with self._lock:
+            if tag not in self._models:
+                from models.inference import load_predictor
+
+                stored = load_stored(tag)
+                self._models[tag] = {t: load_predictor(p) for t, p in stored.tiers.items()}
+            return self._models[tag]
+
+    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=MAX_LATENCY_MS)
+    def predict(self, items: list[WorkItem]) -> list[WorkResult]:
+        groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for i, item in enumerate(items):
+            groups[(item.model, item.tier)].append(i)
+        out: list[WorkResult | None] = [None] * len(items)
+        for (tag, tier), idx in groups.items():
+            predictor = self._tiers(tag)[tier]
+            cpu = time.process_time()
+            probs = predictor.predict_proba([items[i].text for i in idx])
+            share = (time.process_time() - cpu) / len(idx)
+            BATCH_SIZE.labels(tier=tier).observe(len(idx))
+            for i, p in zip(idx, probs, strict=True):
+                out[i] = WorkResult(probs=[float(x) for x in p], cpu_seconds=share)
+        return [o for o in out if o is not None]
+
+    @bentoml.api
+    def load(self, tag: str) -> dict[str, Any]:
+        """Load (and warm) a store model; what the front needs to route to it."""
+        stored = load_stored(tag)
+        tiers = self._tiers(stored.tag)
+        for predictor in tiers.values():
+            predictor.predict_proba(["warm up"])  # first call allocates; not on a request
+        return {
+            "tag": stored.tag,
+            "name": stored.registered_name,
+            "version": stored.version,
+            "labels": stored.labels,
+            "tiers": sorted(tiers),
+            "cascade_threshold": stored.metadata.get(CASCADE_KEY),
+        }
+
+
+class BackgroundLog:
+    """Log records written by a thread, off the request path; a full queue drops and counts."""
+
+    def __init__(self, writer: JsonlLogWriter, max_queue: int = 10_000) -> None:
+        self.writer = writer
+        self._queue: queue.Queue[list[dict[str, Any]]] = queue.Queue(max_queue)
+        threading.Thread(target=self._run, daemon=True, name="prediction-log").start()
+
+    def submit(self, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        try:
+            self._queue.put_nowait(records)
+        except queue.Full:
+            LOG_DROPPED.inc(len(records))
+
+    def _run(self) -> None:
+        while True:
+            records = self._queue.get()
+            try:
+                self.writer.append(records)
+            except Exception:  # a full disk must not kill the thread; the next write retries
+                log.exception("prediction log write failed; %d records lost", len(records))
+
+    def flush(self, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._queue.empty() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)  # the record being written
+
+
+def _error(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _home() -> Path:
+    return Path(os.environ.get("DRIFTWISE_HOME", ".driftwise")).resolve()
+
+
+@bentoml.service(
+    name="driftwise",
+    logging={"access": {"enabled": False}},
+    traffic={"timeout": 120},
+)
+class Driftwise:
+    worker = bentoml.depends(ModelWorker)
+
+    def __init__(self) -> None:
+        self.home = _home()
+        self.engine = Engine(
+            self._score,
+            cache=PredictionCache(int(os.environ.get("DRIFTWISE_CACHE_ENTRIES", "10000"))),
+            sampler=LogSampler(rate=float(os.environ.get("DRIFTWISE_LOG_RATE", "0.1"))),
+            price_per_core_hour=float(os.environ.get("DRIFTWISE_PRICE_PER_CORE_HOUR", "0.05")),
+        )
+        self.predictions = BackgroundLog(
+            JsonlLogWriter(self.home / "prediction_log", prefix="predictions")
+        )
+        self.feedback_log = JsonlLogWriter(self.home / "feedback", prefix="feedback")
+        self.state: ServingState | None = None
+        self._tags: dict[str, str] = {}  # ServedModel.key -> store tag
+        self._loading = asyncio.Lock()
+
+    async def _score(self, model_key: str, tier: str, texts: Sequence[str]) -> Scored:
+        tag = self._tags[model_key]
+        items = [WorkItem(model=tag, tier=tier, text=t) for t in texts]
+        results = await self.worker.to_async.predict(items)
+        rows = [r if isinstance(r, WorkResult) else WorkResult.model_validate(r) for r in results]
+        return Scored(
+            probs=np.array([r.probs for r in rows], dtype=np.float32),
+            cpu_seconds=np.array([r.cpu_seconds for r in rows]),
+        )
+
+    async def _load(self, tag: str) -> ServedModel:
+        info = await self.worker.to_async.load(tag=tag)
+        threshold = info.get("cascade_threshold")
+        has_both = {"fast", "accurate"} <= set(info["tiers"])
+        model = ServedModel(
+            name=info["name"],
+            version=str(info["version"]),
+            labels=list(info["labels"]),
+            tiers=list(info["tiers"]),
+            cascade=Cascade(float(threshold)) if threshold is not None and has_both else None,
+        )
+        self._tags[model.key] = info["tag"]
+        return model
+
+    async def _apply(self, state: ServingState) -> None:
+        """Load what `state` names (the previous champion too: kept warm) and route to it."""
+        models = {}
+        for role in ("champion", "challenger", "previous"):
+            tag = getattr(state, role)
+            if tag:
+                models[role] = await self._load(tag)
+        self.engine.models = {k: v for k, v in models.items() if k != "previous"}  # type: ignore[misc]
+        self.engine.routing = Routing(state.routing.mode, state.routing.challenger_weight)
+        self.state = state
+
+    async def _ready(self) -> bool:
+        if self.state is None:
+            async with self._loading:
+                if self.state is None:
+                    await self._apply(read_state(self.home))
+        return "champion" in self.engine.models
+
+    def _admin(self, ctx: bentoml.Context) -> dict[str, str] | None:
+        """None when the request carries the admin token; else the 401/403/404 body to answer.
+
+        (With a Context parameter BentoML takes the status from `ctx.response`, so it is set
+        there.) No token configured means admin is off: 404, as if the routes did not exist.
+        """
+        expected = os.environ.get("DRIFTWISE_ADMIN_TOKEN", "")
+        header = ctx.request.headers.get("authorization", "")
+        if not expected:
+            status, message = 404, "admin is disabled: DRIFTWISE_ADMIN_TOKEN is not set"
+        elif not header.startswith("Bearer "):
+            status, message = 401, "admin needs 'Authorization: Bearer <token>'"
+        elif not hmac.compare_digest(header.removeprefix("Bearer ").encode(), expected.encode()):
+            status, message = 403, "wrong admin token"
+        else:
+            return None
+        ctx.response.status_code = status
+        return {"error": message}
+
+    @staticmethod
+    def _refuse(ctx: bentoml.Context, status: int, message: str) -> dict[str, str]:
+        ctx.response.status_code = status
+        return {"error": message}
+
+    @bentoml.api(route="/classify", input_spec=ClassifyRequest)
+    async def classify(
+        self, texts: list[str], key: str | None = None, return_probabilities: bool = False
+    ) -> ClassifyResponse:
+        """Label, confidence (and probabilities) for 1-64 texts, with model version and tier."""
+        if not await self._ready():
+            return _error(503, "no champion is being served yet", **{"Retry-After": "30"})  # type: ignore[return-value]
+        request = ClassifyRequest(texts=texts, key=key, return_probabilities=return_probabilities)
+        IN_FLIGHT.inc()
+        try:
+            outcome = await self.engine.classify(request, uuid.uuid4().hex)
+        except bentoml.exceptions.ServiceUnavailable:
+            REQUESTS.labels(arm="", model_version="", outcome="shed").inc()
+            return _error(503, "overloaded, retry shortly", **{"Retry-After": RETRY_AFTER_S})  # type: ignore[return-value]
+        finally:
+            IN_FLIGHT.dec()
+        self._observe(outcome.response, outcome.seconds)
+        self._observe_shadow(outcome.shadow)
+        self.predictions.submit(outcome.log_records)
+        return outcome.response
+
+    def _observe(self, response: ClassifyResponse, seconds: float) -> None:
+        arm, version = response.arm, response.model_version
+        REQUESTS.labels(arm=arm, model_version=version, outcome="ok").inc()
+        LATENCY.labels(arm=arm, model_version=version).observe(seconds)
+        for p in response.predictions:
+            PREDICTIONS.labels(
+                arm=arm, model_version=version, tier=p.tier, cached=str(p.cached).lower()
+            ).inc()
+            CONFIDENCE.labels(arm=arm, model_version=version).observe(p.confidence)
+            if p.escalated and not p.cached:
+                ESCALATIONS.labels(arm=arm, model_version=version).inc()
+
+    def _observe_shadow(self, shadow: list[TextOutcome]) -> None:
+        challenger = self.engine.models.get("challenger")
+        for o in shadow:
+            if challenger is not None:
+                CONFIDENCE.labels(arm="shadow", model_version=challenger.version).observe(
+                    o.confidence
+                )
+
+    @bentoml.api(route="/feedback")
+    async def feedback(self, request_id: str, label: str, index: int = 0) -> dict[str, Any]:
+        """The true label of prediction `index` of `request_id`; joined to what was served."""
+        try:
+            body = FeedbackRequest(request_id=request_id, label=label, index=index)
+            record = self.engine.feedback(body.request_id, body.index, body.label)
+        except LookupError as exc:
+            return _error(404, str(exc))  # type: ignore[return-value]
+        except ValueError as exc:
+            return _error(422, str(exc))  # type: ignore[return-value]
+        await asyncio.to_thread(self.feedback_log.append, [record])
+        return {"accepted": True, "request_id": record["request_id"]}
+
+    @bentoml.api(route="/admin/state")
+    async def admin_state(self, ctx: bentoml.Context) -> dict[str, Any]:
+        """What is loaded and how traffic is split (admin token)."""
+        denied = self._admin(ctx)
+        if denied:
+            return denied
+        await self._ready()
+        return {
+            "state": self.state.model_dump(mode="json") if self.state else None,
+            "models": {
+                arm: {"name": m.name, "version": m.version, "tiers": m.tiers, "policy": m.policy}
+                for arm, m in self.engine.models.items()
+            },
+            "cache": {
+                "entries": len(self.engine.cache),
+                "hits": self.engine.cache.hits,
+                "misses": self.engine.cache.misses,
+            },
+        }
+
+    @bentoml.api(route="/admin/routing")
+    async def admin_routing(
+        self, ctx: bentoml.Context, mode: str, challenger_weight: float = 0.0
+    ) -> dict[str, Any]:
+        """Set the traffic split; applies at once, persisted for restarts (admin token)."""
+        denied = self._admin(ctx)
+        if denied:
+            return denied
+        try:
+            update = RoutingUpdate.model_validate(
+                {"mode": mode, "challenger_weight": challenger_weight}
+            )
+        except ValueError as exc:
+            return self._refuse(ctx, 400, str(exc))
+        await self._ready()
+        assert self.state is not None
+        if update.mode != "off" and "challenger" not in self.engine.models:
+            return self._refuse(ctx, 409, f"mode {update.mode!r} needs a loaded challenger")
+        state = self.state.model_copy(update={"routing": update})
+        self.engine.routing = Routing(update.mode, update.challenger_weight)
+        self.state = state
+        write_state(self.home, state)
+        return {"routing": update.model_dump()}
+
+    @bentoml.api(route="/admin/load")
+    async def admin_load(self, ctx: bentoml.Context, version: str, role: str) -> dict[str, Any]:
+        """Load a registered version (imported into the store) as champion or challenger.
+
+        A new champion keeps the old one warm as `previous`, so rolling back is a flip."""
+        denied = self._admin(ctx)
+        if denied:
+            return denied
+        try:
+            body = LoadRequest.model_validate({"version": version, "role": role})
+        except ValueError as exc:
+            return self._refuse(ctx, 400, str(exc))
+        await self._ready()
+        assert self.state is not None
+        name = self._store_name()
+        if name is None:
+            return self._refuse(ctx, 409, "nothing is served yet: start with `driftwise serve`")
+        tag = f"{name}:v{body.version}"
+        try:
+            load_stored(tag)
+        except (bentoml.exceptions.NotFound, FileNotFoundError):
+            return self._refuse(ctx, 404, f"{tag} is not in the model store (import it first)")
+        update: dict[str, Any] = {body.role: tag}
+        if body.role == "champion" and self.state.champion and self.state.champion != tag:
+            update["previous"] = self.state.champion
+            if self.state.challenger == tag:
+                update["challenger"] = None
+                update["routing"] = RoutingUpdate(mode="off")
+        state = self.state.model_copy(update=update)
+        await self._apply(state)
+        write_state(self.home, state)
+        return {"state": state.model_dump(mode="json")}
+
+    def _store_name(self) -> str | None:
+        tag = self.state.champion if self.state else None
+        return tag.split(":", 1)[0] if tag else None

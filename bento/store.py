@@ -1,0 +1,100 @@
+"""Registered versions in the BentoML model store: import from MLflow, load for serving.
+
+A store model is one registered version with all its tier bundles as sub-folders
+(`fast/`, `accurate/`), named `<registered name>:v<version>` and labelled with its lineage
+(MLflow version, snapshot tag, decision record id), so `bentoml models list` says what each
+one is. Versions are immutable, so importing twice is a no-op. The store lives in
+$BENTOML_HOME (the CLI points it into the runtime home).
+"""
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from models.bundle import read_bundle_config
+from models.lineage import RECORD_TAG, SNAPSHOT_TAG
+from models.model_registry import AliasedVersion, download_bundles
+from models.tracking import TrackingConfig, client_for
+
+CASCADE_KEY = "cascade_threshold"  # store metadata: the tuned cascade threshold, if any
+_UNSAFE = re.compile(r"[^a-z0-9_.-]+")
+
+
+def store_name(registered_name: str) -> str:
+    """BentoML names are lowercase [a-z0-9_.-]; MLflow names are freer."""
+    return _UNSAFE.sub("-", registered_name.lower()).strip("-.") or "driftwise"
+
+
+def store_tag(registered_name: str, version: str) -> str:
+    return f"{store_name(registered_name)}:v{version}"
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    tag: str
+    path: Path
+    registered_name: str
+    version: str
+    tiers: dict[str, Path]
+    labels: list[str]
+    metadata: dict[str, Any]
+
+
+def _lineage_labels(version: AliasedVersion) -> dict[str, str]:
+    labels = {"registered_name": version.model_name, "mlflow_version": version.version}
+    for key in (SNAPSHOT_TAG, RECORD_TAG):
+        if version.tags.get(key):
+            labels[key] = _UNSAFE.sub("_", version.tags[key].lower())[:63]
+    return labels
+
+
+def import_version(
+    tracking: TrackingConfig,
+    registered_name: str,
+    version: str,
+    cache_root: Path,
+    metadata: dict[str, Any] | None = None,
+) -> StoredModel:
+    """Copy registered `version`'s bundles into the BentoML store (idempotent)."""
+    import bentoml
+
+    tag = store_tag(registered_name, version)
+    try:
+        return load_stored(tag)
+    except bentoml.exceptions.NotFound:
+        pass
+    mv = client_for(tracking).get_model_version(registered_name, str(version))
+    aliased = AliasedVersion(registered_name, str(mv.version), mv.run_id, mv.source, dict(mv.tags))
+    bundles = download_bundles(tracking, aliased, cache_root)
+    with bentoml.models.create(
+        tag, labels=_lineage_labels(aliased), metadata=dict(metadata or {})
+    ) as ref:
+        for tier, src in bundles.items():
+            shutil.copytree(src, ref.path_of(tier))
+    return load_stored(tag)
+
+
+def load_stored(tag: str) -> StoredModel:
+    """A store model's tiers and labels. Raises bentoml.exceptions.NotFound if absent."""
+    import bentoml
+
+    ref = bentoml.models.get(tag)
+    path = Path(ref.path)
+    tiers = {d.name: d for d in sorted(path.iterdir()) if (d / "config.json").exists()}
+    if not tiers:
+        raise FileNotFoundError(f"store model {tag} holds no tier bundles")
+    labels = {tier: read_bundle_config(d).labels for tier, d in tiers.items()}
+    first = next(iter(labels.values()))
+    if any(v != first for v in labels.values()):
+        raise ValueError(f"store model {tag}: tiers disagree on labels {labels}")
+    return StoredModel(
+        tag=str(ref.tag),
+        path=path,
+        registered_name=ref.info.labels.get("registered_name", ref.tag.name),
+        version=ref.info.labels.get("mlflow_version", str(ref.tag.version).lstrip("v")),
+        tiers=tiers,
+        labels=list(first),
+        metadata=dict(ref.info.metadata),
+    )
