@@ -38,7 +38,7 @@ data: venv
 run: data
 	$(BIN)/driftwise run
 
-# The current champion behind `bentoml serve` on 127.0.0.1:3000, in the foreground.
+# The current champion behind `bentoml serve` on 127.0.0.1:3001 (the Dagster UI has 3000).
 serve: venv
 	$(BIN)/driftwise serve
 

@@ -10,7 +10,7 @@ Two BentoML services, one process each:
 Environment: DRIFTWISE_HOME (runtime home: state, logs), BENTOML_HOME (model store),
 DRIFTWISE_ADMIN_TOKEN (admin endpoints; unset = admin disabled), DRIFTWISE_LOG_RATE (uniform
 log sample share, default 0.1), DRIFTWISE_CACHE_ENTRIES (default 10000),
-DRIFTWISE_PRICE_PER_CORE_HOUR (cost units, default 0.05).
+DRIFTWISE_PRICE_PER_CORE_HOUR (cost units, default 0.05), DRIFTWISE_BATCHING (0 = off).
 """
 
 import asyncio
@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 # BentoML sheds it (503): too low and a 64-client load sees spurious 503s (bench/serve_load).
 MAX_BATCH = 64
 MAX_LATENCY_MS = 10_000
+# DRIFTWISE_BATCHING=0 turns adaptive batching off (each request its own forward): the
+# comparison row of bench/serve_load.py, not a production setting.
+BATCHING = os.environ.get("DRIFTWISE_BATCHING", "1") != "0"
 RETRY_AFTER_S = "1"
 
 REQUESTS = bentoml.metrics.Counter(
@@ -135,7 +138,7 @@ class ModelWorker:
                 self._models[tag] = {t: load_predictor(p) for t, p in stored.tiers.items()}
             return self._models[tag]
 
-    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=MAX_LATENCY_MS)
+    @bentoml.api(batchable=BATCHING, max_batch_size=MAX_BATCH, max_latency_ms=MAX_LATENCY_MS)
     def predict(self, items: list[WorkItem]) -> list[WorkResult]:
         groups: dict[tuple[str, str], list[int]] = defaultdict(list)
         for i, item in enumerate(items):

@@ -160,7 +160,7 @@ def quarantine(
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Bind address (127.0.0.1: this machine only)."),
-    port: int = typer.Option(3000, min=1, max=65535),
+    port: int = typer.Option(3001, min=1, max=65535),
     detach: bool = typer.Option(False, help="Start in the background and return."),
     stop: bool = typer.Option(False, help="Stop the background server of this home."),
 ) -> None:
@@ -223,7 +223,7 @@ def run(
     serve_after: bool = typer.Option(
         True, "--serve/--no-serve", help="End by serving the champion (bentoml serve)."
     ),
-    port: int = typer.Option(3000, min=1, max=65535, help="Port of the served champion."),
+    port: int = typer.Option(3001, min=1, max=65535, help="Port of the served champion."),
 ) -> None:
     """The main loop as far as it is built (see orchestration/cli/main_loop.py), or with
     --data, your own files to a judged champion (orchestration/cli/own_data.py)."""

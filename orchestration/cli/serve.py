@@ -135,7 +135,7 @@ def classify(url: str, texts: list[str], timeout: float = 30) -> dict:
 
 
 def start_background(
-    settings: DriftwiseSettings, host: str = "127.0.0.1", port: int = 3000, timeout: float = 120
+    settings: DriftwiseSettings, host: str = "127.0.0.1", port: int = 3001, timeout: float = 120
 ) -> str:
     """(Re)start the server detached; returns its URL once /readyz and /classify answer.
 

@@ -150,13 +150,23 @@ def live_accuracy(home: RuntimeHomeResource, min_feedback: int) -> tuple[float, 
     from bento.prediction_log import read_jsonl_log
 
     feedback = read_jsonl_log(home.layout.feedback, newest=FEEDBACK_WINDOW).frame
-    predictions = read_jsonl_log(home.layout.prediction_log).frame
-    if feedback.empty or predictions.empty or "request_id" not in feedback:
+    if feedback.empty or "request_id" not in feedback:
         return None
-    if "arm" in predictions.columns:
-        predictions = predictions[predictions["arm"] == "champion"]
-    predictions = predictions.drop_duplicates("request_id", keep="last")
-    joined = feedback.merge(predictions, on="request_id", suffixes=("_true", ""))
+    if "predicted" in feedback.columns:
+        # The service writes what it answered into each feedback record (bento/engine.py),
+        # so feedback on predictions the sampled log never kept still counts.
+        served = feedback[feedback["predicted"].notna()]
+        if "arm" in served.columns:
+            served = served[served["arm"] == "champion"]
+        joined = served.rename(columns={"label": "label_true", "predicted": "label"})
+    else:
+        predictions = read_jsonl_log(home.layout.prediction_log).frame
+        if predictions.empty:
+            return None
+        if "arm" in predictions.columns:
+            predictions = predictions[predictions["arm"] == "champion"]
+        predictions = predictions.drop_duplicates("request_id", keep="last")
+        joined = feedback.merge(predictions, on="request_id", suffixes=("_true", ""))
     if len(joined) < min_feedback:
         return None
     return float((joined["label_true"] == joined["label"]).mean()), len(joined)

@@ -156,6 +156,28 @@ def test_performance_sensor_on_feedback_labels(instance, home: Path):
     assert "feedback-4-0.250" in request.tags[RUN_TAG_EVIDENCE]
 
 
+def test_performance_sensor_on_self_contained_feedback(instance, home: Path):
+    """Feedback records as bento/engine.py writes them (with what was served) need no log
+    join: predictions the sampled log skipped still count; challenger feedback does not."""
+    (home / "feedback").mkdir()
+    rows = [
+        {"request_id": f"r{i}-0", "label": "positive", "predicted": pred, "arm": arm}
+        for i, (pred, arm) in enumerate(
+            [
+                ("negative", "champion"),
+                ("negative", "champion"),
+                ("positive", "champion"),
+                ("negative", "champion"),
+                ("positive", "challenger"),
+            ]
+        )
+    ]
+    (home / "feedback" / "f.jsonl").write_text("\n".join(map(json.dumps, rows)))
+    result = _tick(performance_sensor, instance, home=RuntimeHomeResource(path=str(home)))
+    (request,) = result.run_requests
+    assert "feedback-4-0.250" in request.tags[RUN_TAG_EVIDENCE]
+
+
 def test_performance_sensor_label_free_estimate(instance, home: Path):
     home_res = RuntimeHomeResource(path=str(home))
     assert "no feedback" in _tick(performance_sensor, instance, home=home_res).skip_message
