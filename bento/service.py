@@ -273,7 +273,11 @@ class Driftwise:
         if self.state is None:
             async with self._loading:
                 if self.state is None:
-                    await self._apply(read_state(self.home))
+                    state = read_state(self.home)
+                    if state.champion is None and os.environ.get("DRIFTWISE_CHAMPION_TAG"):
+                        # A built Bento names its champion (bento/build.py); no state file yet.
+                        state.champion = os.environ["DRIFTWISE_CHAMPION_TAG"]
+                    await self._apply(state)
         return "champion" in self.engine.models
 
     def _admin(self, ctx: bentoml.Context) -> dict[str, str] | None:

@@ -3,7 +3,7 @@ location, never at import."""
 
 import dagster as dg
 
-from assets import drift, evaluation, golden_set, ingestion, training
+from assets import drift, evaluation, golden_set, ingestion, serving, training
 from orchestration.environments import get_resources
 from orchestration.jobs import (
     drift_check_job,
@@ -37,6 +37,8 @@ def build_definitions(settings: DriftwiseSettings) -> dg.Definitions:
             evaluation.reference_free_evaluation,
             evaluation.promotion_decision,
             evaluation.champion_model,
+            serving.model_variants,
+            serving.candidate_bento,
         ],
         asset_checks=[ingestion.check_golden_disjoint, evaluation.check_promotion_gate],
         jobs=[

@@ -12,6 +12,7 @@ from assets.evaluation import (
 )
 from assets.golden_set import golden_set
 from assets.ingestion import batch_partitions, ingested_batch, training_snapshot
+from assets.serving import candidate_bento, model_variants
 from assets.training import candidate_model
 from models.lineage import RUN_TAG_RETRAIN
 from orchestration.sensors.guard import RETRAIN_JOB
@@ -61,6 +62,8 @@ RETRAIN_ASSETS = (
     reference_free_evaluation,
     promotion_decision,
     champion_model,
+    model_variants,
+    candidate_bento,
 )
 
 retrain_job = dg.define_asset_job(
@@ -72,7 +75,7 @@ retrain_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     tags={RUN_TAG_RETRAIN: "1"},  # the queue runs one retrain at a time (dagster.yaml)
     description="Snapshot -> challenger (both tiers, MLflow @challenger) -> golden-set and "
-    "reference-free evaluation -> promotion gate -> @champion.",
+    "reference-free evaluation -> promotion gate -> @champion -> cascade policy -> Bento.",
 )
 
 drift_check_job = dg.define_asset_job(

@@ -226,6 +226,28 @@ def test_good_first_candidate_passes_the_floors_and_becomes_champion(good: Chain
     assert good.result.asset_materializations_for_node("champion_model")
 
 
+def test_promoted_champion_gets_a_tuned_cascade_and_a_bento(good: ChainRun) -> None:
+    """model_variants tunes the cascade on the same golden rows; candidate_bento imports the
+    champion into the (session temp) BentoML store with that threshold and builds a Bento."""
+    import bentoml
+
+    from bento.store import CASCADE_KEY, load_stored
+
+    variants = good.result.output_for_node("model_variants")["cascade"]
+    golden: GoldenEvaluation = good.result.output_for_node("golden_evaluation")
+    assert variants["rows"] == golden.candidate_report.n
+    assert variants["cascade_accuracy"] >= variants["accurate_accuracy"] - 1e-9
+    assert 0.0 <= variants["escalation_rate"] <= 1.0
+    tag = good.result.output_for_node("candidate_bento")
+    bento = bentoml.bentos.get(tag)
+    meta = good.result.asset_materializations_for_node("candidate_bento")[0].metadata
+    stored = load_stored(meta["store_model"].value)
+    assert stored.metadata.get(CASCADE_KEY) == variants["threshold"]
+    assert stored.labels == ["negative", "positive"] and set(stored.tiers) == {"fast", "accurate"}
+    assert [str(m.tag) for m in bento.info.models] == [stored.tag]
+    assert (Path(bento.path) / "src" / "bento" / "service.py").exists()
+
+
 def test_decision_record_is_content_addressed_and_logged_to_mlflow(good: ChainRun) -> None:
     decision: PromotionDecision = good.result.output_for_node("promotion_decision")
     path = Path(decision.record_path)

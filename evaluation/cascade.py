@@ -1,0 +1,109 @@
+"""The cascade policy: the fast tier answers, the accurate tier only where the fast tier is
+unsure. Tuned on the golden set to reach the accurate tier's accuracy with the fewest
+escalations.
+
+The threshold is chosen on the golden rows and would look better there than anywhere else,
+so the policy also carries a two-fold estimate: tuned on one half, measured on the other
+(both ways, averaged) - the numbers to expect in domain. Out of domain the fast tier's
+confidence means less, which is why serving watches the escalation rate on live traffic and
+the policy says which window it was tuned on.
+"""
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from evaluation.stats.predictions import Predictions
+
+
+@dataclass(frozen=True)
+class CascadePolicy:
+    threshold: float | None  # None: no threshold reaches the target short of escalating all
+    escalation_rate: float  # on the tuning rows
+    cascade_accuracy: float
+    accurate_accuracy: float
+    fast_accuracy: float
+    holdout_escalation_rate: float  # two-fold: tuned on one half, measured on the other
+    holdout_accuracy_gap: float  # cascade minus accurate accuracy, two-fold (<0 = loss)
+    tolerance: float
+    rows: int
+    window: str  # what it was tuned on, e.g. "golden/trec/v1"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _choose(
+    conf: np.ndarray, fast_ok: np.ndarray, acc_ok: np.ndarray, tolerance: float
+) -> float | None:
+    """Smallest-escalation threshold whose cascade accuracy >= accurate accuracy - tolerance."""
+    target = acc_ok.mean() - tolerance
+    # Escalating "conf < t": every distinct confidence is a candidate cut; 0 escalates none.
+    for t in [0.0, *np.unique(conf)]:
+        escalate = conf < t
+        if np.where(escalate, acc_ok, fast_ok).mean() >= target - 1e-12:
+            return float(t)
+    return None
+
+
+def _apply(t: float | None, conf: np.ndarray, fast_ok: np.ndarray, acc_ok: np.ndarray):
+    escalate = np.ones_like(conf, dtype=bool) if t is None else conf < t
+    return float(escalate.mean()), float(np.where(escalate, acc_ok, fast_ok).mean())
+
+
+def tune_cascade(
+    fast_confidence: np.ndarray,
+    fast_correct: np.ndarray,
+    accurate_correct: np.ndarray,
+    window: str,
+    tolerance: float = 0.0,
+    seed: int = 0,
+) -> CascadePolicy:
+    """The fewest-escalation threshold on row-aligned golden predictions of both tiers."""
+    conf = np.asarray(fast_confidence, dtype=np.float64)
+    fast_ok = np.asarray(fast_correct, dtype=bool)
+    acc_ok = np.asarray(accurate_correct, dtype=bool)
+    if not (len(conf) == len(fast_ok) == len(acc_ok)) or len(conf) < 4:
+        raise ValueError("need >= 4 row-aligned predictions of both tiers")
+    if not 0.0 <= tolerance < 1.0:
+        raise ValueError("tolerance must be within [0, 1)")
+    threshold = _choose(conf, fast_ok, acc_ok, tolerance)
+    rate, accuracy = _apply(threshold, conf, fast_ok, acc_ok)
+    order = np.random.default_rng(seed).permutation(len(conf))
+    halves = (order[: len(conf) // 2], order[len(conf) // 2 :])
+    rates, gaps = [], []
+    for tune, test in (halves, halves[::-1]):
+        t = _choose(conf[tune], fast_ok[tune], acc_ok[tune], tolerance)
+        r, a = _apply(t, conf[test], fast_ok[test], acc_ok[test])
+        rates.append(r)
+        gaps.append(a - float(acc_ok[test].mean()))
+    return CascadePolicy(
+        threshold=threshold,
+        escalation_rate=rate,
+        cascade_accuracy=accuracy,
+        accurate_accuracy=float(acc_ok.mean()),
+        fast_accuracy=float(fast_ok.mean()),
+        holdout_escalation_rate=float(np.mean(rates)),
+        holdout_accuracy_gap=float(np.mean(gaps)),
+        tolerance=tolerance,
+        rows=len(conf),
+        window=window,
+    )
+
+
+def tune_from_predictions(
+    fast: "Predictions", accurate: "Predictions", y_true: tuple[str, ...], window: str
+) -> CascadePolicy:
+    """`tune_cascade` on row-aligned fast/accurate golden predictions (aligned by row id)."""
+    if fast.row_ids is None or accurate.row_ids is None:
+        raise ValueError("golden predictions need row ids to be aligned")
+    where = {rid: i for i, rid in enumerate(fast.row_ids)}
+    order = [where[rid] for rid in accurate.row_ids]
+    fast_labels = np.asarray(fast.labels)[order]
+    fast_conf = fast.probs.max(axis=1)[order]
+    truth = np.asarray(y_true)
+    return tune_cascade(
+        fast_conf, fast_labels == truth, np.asarray(accurate.labels) == truth, window
+    )

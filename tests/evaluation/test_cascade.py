@@ -1,0 +1,49 @@
+"""evaluation/cascade.py: the threshold search and its two-fold estimate, on hand-made
+row-aligned predictions whose answer is known."""
+
+import numpy as np
+import pytest
+
+from evaluation.cascade import tune_cascade
+
+
+def test_picks_the_fewest_escalations_that_reach_the_accurate_tier():
+    # fast is right exactly when confident (>= 0.8); accurate is always right.
+    conf = np.array([0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.55, 0.5])
+    fast_ok = conf >= 0.8
+    policy = tune_cascade(conf, fast_ok, np.ones(8, bool), window="golden/x/v1")
+    assert policy.threshold == pytest.approx(0.8)  # escalate the four below 0.8, no more
+    assert policy.escalation_rate == 0.5
+    assert policy.cascade_accuracy == policy.accurate_accuracy == 1.0
+    assert policy.fast_accuracy == 0.5 and policy.window == "golden/x/v1"
+
+
+def test_no_escalation_when_fast_is_as_good_and_tolerance_trades_accuracy():
+    conf = np.linspace(0.5, 1.0, 10)
+    both = np.array([True] * 9 + [False])
+    assert tune_cascade(conf, both, both, "w").threshold == 0.0  # nothing to gain
+    fast_ok = np.array([False, True, True, True, True, True, True, True, True, True])
+    strict = tune_cascade(conf, fast_ok, np.ones(10, bool), "w")
+    loose = tune_cascade(conf, fast_ok, np.ones(10, bool), "w", tolerance=0.1)
+    assert strict.escalation_rate == 0.1 and loose.escalation_rate == 0.0
+
+
+def test_fast_tier_that_is_never_sure_enough_escalates_everything():
+    conf = np.array([0.9, 0.8, 0.7, 0.6])
+    fast_ok = np.array([False, True, True, True])  # wrong when most confident
+    policy = tune_cascade(conf, fast_ok, np.ones(4, bool), "w")
+    assert policy.threshold is None and policy.escalation_rate == 1.0
+
+
+def test_holdout_estimate_on_a_realistic_mix_and_bad_inputs():
+    rng = np.random.default_rng(3)
+    conf = rng.uniform(0.5, 1.0, 2000)
+    fast_ok = rng.uniform(size=2000) < conf  # calibrated fast tier
+    acc_ok = rng.uniform(size=2000) < 0.9
+    policy = tune_cascade(conf, fast_ok, acc_ok, "w")
+    assert 0.0 < policy.holdout_escalation_rate <= 1.0
+    assert policy.holdout_accuracy_gap > -0.05  # about as accurate as the accurate tier
+    with pytest.raises(ValueError):
+        tune_cascade(conf[:3], fast_ok[:3], acc_ok[:3], "w")
+    with pytest.raises(ValueError):
+        tune_cascade(conf, fast_ok[:10], acc_ok, "w")
