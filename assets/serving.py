@@ -1,7 +1,10 @@
 """After a promotion: the cascade policy of the new champion, and its Bento.
 
-- `model_variants`: the fast tier scored on the same golden rows as the gate tier, and the
-  cascade threshold tuned there (evaluation/cascade.py), with its two-fold estimate.
+- `model_variants`: the accurate tier's inference runtime - the fastest variant
+  (models/encoder_runtime.py: ONNX int8, ONNX fp32) whose macro-F1 on every golden slice is
+  within `max_loss` of torch fp32 (evaluation/variants.py), recorded with its per-slice
+  deltas in the decision record - and the cascade threshold tuned on the same golden rows
+  (evaluation/cascade.py), with its two-fold estimate.
 - `candidate_bento`: the version imported into the BentoML model store with its lineage and
   the tuned threshold (the service reads it), and a Bento built offline (bento/build.py).
 
@@ -9,40 +12,146 @@ Both are skipped when the gate blocked the candidate (champion_model yields noth
 """
 
 import os
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import numpy as np
+from pydantic import Field
 
 from assets.evaluation import ChampionModel
 from data.golden_set import GOLDEN_PATH, GoldenRef
+from data.schema import ROW_ID, TEXT
 from evaluation.cascade import tune_from_predictions
 from evaluation.golden_eval.candidate import GoldenEvaluation
+from evaluation.promotion.gate import PromotionDecision
+from evaluation.promotion.record import append_section
 from evaluation.scoring import BundleScorer, model_id
+from evaluation.variants import (
+    PREFERENCE,
+    REFERENCE,
+    VariantJudgement,
+    choose_variant,
+    judge_variant,
+)
 from models.candidate import CandidateRef
 from models.lineage import RECORD_TAG, SNAPSHOT_TAG
 from orchestration.resources import DataRegistryResource, MlflowResource, RuntimeHomeResource
 
 
-@dg.asset(group_name="serving", kinds={"pandas"})
+class VariantsConfig(dg.Config):
+    """Which runtimes may serve the accurate tier, and the loss the policy allows."""
+
+    encoder_variants: list[str] = Field(
+        default_factory=lambda: list(PREFERENCE),
+        description="Candidates, fastest first; the first within policy serves.",
+    )
+    max_loss: float = Field(0.01, ge=0, le=1, description="Macro-F1 loss allowed per slice.")
+
+
+def _judge_runtimes(
+    config: VariantsConfig,
+    candidate: CandidateRef,
+    golden: Any,
+    evaluation: GoldenEvaluation,
+    cache: Any,
+) -> list[VariantJudgement]:
+    """Each candidate runtime on the golden rows, fastest first, until one is within policy."""
+    from models.inference import load_predictor
+
+    reference = evaluation.candidate_predictions
+    assert reference.row_ids is not None
+    texts = golden.set_index(ROW_ID).loc[list(reference.row_ids), TEXT].astype(str).tolist()
+    judgements = []
+    for variant in config.encoder_variants:
+        predictor = load_predictor(
+            candidate.bundles["accurate"],  # type: ignore[arg-type]
+            encoder_variant=variant,
+            cache_dir=cache,
+        )
+        labels = np.asarray(predictor.labels)[predictor.predict_proba(texts).argmax(axis=1)]
+        judgement = judge_variant(
+            variant,
+            np.asarray(reference.labels),
+            labels,
+            np.asarray(evaluation.y_true),
+            evaluation.slices,
+            max_loss=config.max_loss,
+        )
+        judgements.append(judgement)
+        if judgement.within_policy:
+            break
+    return judgements
+
+
+@dg.asset(group_name="serving", kinds={"onnx", "pandas"})
 def model_variants(
     context: dg.AssetExecutionContext,
+    config: VariantsConfig,
     champion_model: ChampionModel,
     candidate_model: CandidateRef,
     golden_evaluation: GoldenEvaluation,
+    promotion_decision: PromotionDecision,
     golden_set: GoldenRef,
     registry: DataRegistryResource,
     home: RuntimeHomeResource,
 ) -> dg.Output[dict[str, Any]]:
-    """The cascade policy (fast tier first, accurate tier below a confidence threshold)
-    tuned on the golden set to keep the accurate tier's accuracy with the fewest escalations."""
+    """The accurate tier's serving runtime (fastest within policy on every golden slice) and
+    the cascade policy (fast tier first, accurate tier below a confidence threshold) tuned on
+    the golden set to keep the accurate tier's accuracy with the fewest escalations."""
     tiers = set(candidate_model.bundles)
-    if not {"fast", "accurate"} <= tiers or golden_evaluation.gate_tier != "accurate":
-        context.log.info("one tier only (%s): no cascade", sorted(tiers))
-        return dg.Output({"cascade": None}, metadata={"cascade": "none: needs both tiers"})
-    golden = registry.registry().read_table(GOLDEN_PATH, rev=golden_set.tag)
+    if "accurate" not in tiers or golden_evaluation.gate_tier != "accurate":
+        context.log.info("no accurate tier (%s): no runtime variant, no cascade", sorted(tiers))
+        return dg.Output(
+            {"cascade": None, "encoder_variant": None},
+            metadata={"cascade": "none: needs both tiers", "encoder_variant": "none"},
+        )
+    golden = registry.registry().read_table(GOLDEN_PATH, rev=golden_set.tag).reset_index(drop=True)
+    judgements = _judge_runtimes(
+        config, candidate_model, golden, golden_evaluation, home.layout.cache
+    )
+    chosen = choose_variant(judgements)
+    # A new record: the promoted one (champion_model's) + this section; the parent stays.
+    record = append_section(
+        Path(promotion_decision.record_path).parent,
+        champion_model.record_id,
+        "serving_variant",
+        {
+            "chosen": chosen,
+            "reference": REFERENCE,
+            "max_loss": config.max_loss,
+            "judgements": [j.to_dict() for j in judgements],
+            "speed": "bench/serve_runtimes.py (onnx-int8 ~3.3x, onnx-fp32 ~2x torch fp32)",
+        },
+    )
+    context.log.info(
+        "serving runtime %s (%s)",
+        chosen,
+        "; ".join(f"{j.variant}: worst {j.worst_slice} {j.worst_delta:+.3f}" for j in judgements),
+    )
+    output: dict[str, Any] = {
+        "cascade": None,
+        "encoder_variant": chosen,
+        "record_id": record.record_id,
+        "variants": [j.to_dict() for j in judgements],
+    }
+    metadata: dict[str, Any] = {
+        "encoder_variant": chosen,
+        "variant_deltas": dg.MetadataValue.md(
+            "\n".join(
+                f"- {j.variant}: {'within' if j.within_policy else 'outside'} policy, worst "
+                f"slice {j.worst_slice} {j.worst_delta:+.3f} macro-F1, label agreement "
+                f"{j.agreement:.3f}"
+                for j in judgements
+            )
+        ),
+        "decision_record": dg.MetadataValue.path(str(record.path)),
+    }
+    if "fast" not in tiers:
+        return dg.Output(output, metadata={**metadata, "cascade": "none: needs both tiers"})
     fast = BundleScorer(home.layout.cache / "embeddings").predict(
         candidate_model.bundles["fast"],  # type: ignore[arg-type]
-        golden.reset_index(drop=True),
+        golden,
         model_id(candidate_model.model_name, candidate_model.model_version, "fast"),
     )
     policy = tune_from_predictions(
@@ -56,9 +165,11 @@ def model_variants(
         policy.cascade_accuracy,
         policy.accurate_accuracy,
     )
+    output["cascade"] = policy.to_dict()
     return dg.Output(
-        {"cascade": policy.to_dict()},
+        output,
         metadata={
+            **metadata,
             "threshold": "none (escalate all)" if policy.threshold is None else policy.threshold,
             "escalation_rate": policy.escalation_rate,
             "holdout_escalation_rate": policy.holdout_escalation_rate,
@@ -86,20 +197,24 @@ def candidate_bento(
     # The store lives in the runtime home unless BENTOML_HOME says otherwise (read at import).
     os.environ.setdefault("BENTOML_HOME", str(home.layout.root / "bentoml"))
     from bento.build import build_bento
-    from bento.store import CASCADE_KEY, import_version
+    from bento.store import CASCADE_KEY, VARIANT_KEY, import_version
 
     cascade = model_variants.get("cascade") or {}
     threshold = cascade.get("threshold")
+    record_id = model_variants.get("record_id") or champion_model.record_id
+    metadata: dict[str, Any] = {"decision_record": record_id}
+    if threshold is not None:
+        metadata[CASCADE_KEY] = threshold
+    if model_variants.get("encoder_variant"):
+        metadata[VARIANT_KEY] = model_variants["encoder_variant"]
     stored = import_version(
         mlflow.config(),
         champion_model.model_name,
         champion_model.model_version,
         home.layout.cache / "models",
-        metadata={CASCADE_KEY: threshold, "decision_record": champion_model.record_id}
-        if threshold is not None
-        else {"decision_record": champion_model.record_id},
+        metadata=metadata,
     )
-    bento_tag = build_bento(stored, labels={RECORD_TAG: champion_model.record_id[:63]})
+    bento_tag = build_bento(stored, labels={RECORD_TAG: record_id[:63]})
     context.log.info("store model %s, bento %s", stored.tag, bento_tag)
     return dg.Output(
         bento_tag,
@@ -107,6 +222,7 @@ def candidate_bento(
             "store_model": stored.tag,
             "bento": bento_tag,
             "cascade_threshold": "none" if threshold is None else threshold,
+            "encoder_variant": metadata.get(VARIANT_KEY, "torch-fp32"),
             "snapshot_tag": stored.metadata.get(SNAPSHOT_TAG, ""),
             "containerize": f"bentoml containerize {bento_tag}",
         },

@@ -10,7 +10,8 @@ Two BentoML services, one process each:
 Environment: DRIFTWISE_HOME (runtime home: state, logs), BENTOML_HOME (model store),
 DRIFTWISE_ADMIN_TOKEN (admin endpoints; unset = admin disabled), DRIFTWISE_LOG_RATE (uniform
 log sample share, default 0.1), DRIFTWISE_CACHE_ENTRIES (default 10000),
-DRIFTWISE_PRICE_PER_CORE_HOUR (cost units, default 0.05), DRIFTWISE_BATCHING (0 = off).
+DRIFTWISE_PRICE_PER_CORE_HOUR (cost units, default 0.05), DRIFTWISE_MAX_IN_FLIGHT (queue bound,
+default 256), DRIFTWISE_BATCHING (0 = off).
 """
 
 import asyncio
@@ -44,7 +45,7 @@ from bento.schemas import (
     RoutingUpdate,
 )
 from bento.state import ServingState, read_state, write_state
-from bento.store import CASCADE_KEY, load_stored
+from bento.store import CASCADE_KEY, VARIANT_KEY, load_stored
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,11 @@ MAX_LATENCY_MS = 10_000
 # comparison row of bench/serve_load.py, not a production setting.
 BATCHING = os.environ.get("DRIFTWISE_BATCHING", "1") != "0"
 RETRY_AFTER_S = "1"
+WORKER_RETRIES = 2
+# The front's queue bound: past this many requests in flight (waiting for the worker), new
+# ones are shed at once with 503 + Retry-After instead of queueing without limit. Sized for
+# 64+ concurrent clients (bench/serve_load.py sees no shedding at 64).
+MAX_IN_FLIGHT = int(os.environ.get("DRIFTWISE_MAX_IN_FLIGHT", "256"))
 
 REQUESTS = bentoml.metrics.Counter(
     name="driftwise_requests_total",
@@ -97,6 +103,10 @@ LOG_DROPPED = bentoml.metrics.Counter(
     name="driftwise_log_dropped_total",
     documentation="Prediction log records dropped because the writer queue was full",
 )
+WORKER_RETRIED = bentoml.metrics.Counter(
+    name="driftwise_worker_retries_total",
+    documentation="Worker calls retried after a dropped pooled connection",
+)
 BATCH_SIZE = bentoml.metrics.Histogram(
     name="driftwise_worker_batch_texts",
     documentation="Texts per model forward in the worker",
@@ -128,6 +138,7 @@ class ModelWorker:
     def __init__(self) -> None:
         self._models: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        self._cache = _home() / "cache"  # exported ONNX encoders live here
 
     def _tiers(self, tag: str) -> dict[str, Any]:
         with self._lock:
@@ -135,7 +146,12 @@ class ModelWorker:
                 from models.inference import load_predictor
 
                 stored = load_stored(tag)
-                self._models[tag] = {t: load_predictor(p) for t, p in stored.tiers.items()}
+                # The runtime model_variants chose (fastest within policy), else torch fp32.
+                variant = stored.metadata.get(VARIANT_KEY) or "torch-fp32"
+                self._models[tag] = {
+                    t: load_predictor(p, encoder_variant=variant, cache_dir=self._cache)
+                    for t, p in stored.tiers.items()
+                }
             return self._models[tag]
 
     @bentoml.api(batchable=BATCHING, max_batch_size=MAX_BATCH, max_latency_ms=MAX_LATENCY_MS)
@@ -168,6 +184,7 @@ class ModelWorker:
             "labels": stored.labels,
             "tiers": sorted(tiers),
             "cascade_threshold": stored.metadata.get(CASCADE_KEY),
+            "encoder_variant": stored.metadata.get(VARIANT_KEY) or "torch-fp32",
         }
 
 
@@ -233,11 +250,24 @@ class Driftwise:
         self.state: ServingState | None = None
         self._tags: dict[str, str] = {}  # ServedModel.key -> store tag
         self._loading = asyncio.Lock()
+        self._in_flight = 0
 
     async def _score(self, model_key: str, tier: str, texts: Sequence[str]) -> Scored:
+        import aiohttp
+
         tag = self._tags[model_key]
         items = [WorkItem(model=tag, tier=tier, text=t) for t in texts]
-        results = await self.worker.to_async.predict(items)
+        for attempt in range(WORKER_RETRIES + 1):
+            try:
+                results = await self.worker.to_async.predict(items)
+                break
+            except aiohttp.ClientConnectionError:
+                # BentoML's front->worker client reuses pooled connections the worker's
+                # server has begun to close (bentoml/BentoML#4971): under load a few calls
+                # fail before reaching the model. predict is pure, so it is retried.
+                WORKER_RETRIED.inc()
+                if attempt == WORKER_RETRIES:
+                    raise
         rows = [r if isinstance(r, WorkResult) else WorkResult.model_validate(r) for r in results]
         return Scored(
             probs=np.array([r.probs for r in rows], dtype=np.float32),
@@ -269,8 +299,21 @@ class Driftwise:
         self.engine.routing = Routing(state.routing.mode, state.routing.challenger_weight)
         self.state = state
 
+    def _keep_worker_sessions(self) -> None:
+        """BentoML 1.4.40's client to a dependency replaces its aiohttp session every 100
+        requests and closes the old one with requests still in flight on it, which fail
+        ("Cannot write to closing transport"; ~20% of calls at 64 clients, measured). The
+        session is made long-lived instead (private attribute: guarded, and the retry in
+        `_score` remains for connections the worker drops)."""
+        client = getattr(self.worker, "_async", None)  # a RemoteProxy under `bentoml serve`
+        manager = getattr(client, "_session_manager", None)
+        if manager is not None and hasattr(manager, "max_requests"):
+            manager.max_requests = 10**12
+            manager.max_age = 10**12
+
     async def _ready(self) -> bool:
         if self.state is None:
+            self._keep_worker_sessions()
             async with self._loading:
                 if self.state is None:
                     state = read_state(self.home)
@@ -312,13 +355,18 @@ class Driftwise:
         if not await self._ready():
             return _error(503, "no champion is being served yet", **{"Retry-After": "30"})  # type: ignore[return-value]
         request = ClassifyRequest(texts=texts, key=key, return_probabilities=return_probabilities)
+        if self._in_flight >= MAX_IN_FLIGHT:
+            REQUESTS.labels(arm="", model_version="", outcome="shed").inc()
+            return _error(503, "overloaded, retry shortly", **{"Retry-After": RETRY_AFTER_S})  # type: ignore[return-value]
+        self._in_flight += 1
         IN_FLIGHT.inc()
         try:
             outcome = await self.engine.classify(request, uuid.uuid4().hex)
-        except bentoml.exceptions.ServiceUnavailable:
+        except bentoml.exceptions.ServiceUnavailable:  # the worker's batch queue shed it
             REQUESTS.labels(arm="", model_version="", outcome="shed").inc()
             return _error(503, "overloaded, retry shortly", **{"Retry-After": RETRY_AFTER_S})  # type: ignore[return-value]
         finally:
+            self._in_flight -= 1
             IN_FLIGHT.dec()
         self._observe(outcome.response, outcome.seconds)
         self._observe_shadow(outcome.shadow)

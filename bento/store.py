@@ -19,6 +19,7 @@ from models.model_registry import AliasedVersion, download_bundles
 from models.tracking import TrackingConfig, client_for
 
 CASCADE_KEY = "cascade_threshold"  # store metadata: the tuned cascade threshold, if any
+VARIANT_KEY = "encoder_variant"  # store metadata: the accurate tier's runtime (fp32 if absent)
 _UNSAFE = re.compile(r"[^a-z0-9_.-]+")
 
 

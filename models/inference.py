@@ -8,16 +8,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from models.bundle import BundleConfig, read_bundle_config
+from models.bundle import BundleConfig, EncoderRef, read_bundle_config
 from models.components.bag import HashedBagNet
 from models.components.encoder import MiniLMEncoder
 from models.components.head import ClassifierHead
 from models.hashing import HashedNgramFeaturizer
+
+if TYPE_CHECKING:
+    from models.encoder_runtime import Encoder
 
 
 class Predictor(ABC):
@@ -82,12 +86,14 @@ class MiniLMPredictor(Predictor):
     def __init__(
         self,
         config: BundleConfig,
-        encoder: MiniLMEncoder,
+        encoder: "MiniLMEncoder | Encoder",
         head: ClassifierHead,
         batch_size: int = 32,
     ) -> None:
         super().__init__(config)
-        self.encoder, self.head = encoder.eval(), head.eval()
+        # A torch module, or a runtime variant of it (models/encoder_runtime: ONNX, int8).
+        self.encoder = encoder.eval() if isinstance(encoder, torch.nn.Module) else encoder
+        self.head = head.eval()
         self.batch_size = batch_size
 
     @torch.inference_mode()
@@ -100,7 +106,7 @@ class MiniLMPredictor(Predictor):
         return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
 
-def _load_encoder(config: BundleConfig, bundle_dir: Path) -> MiniLMEncoder:
+def _encoder_ref(config: BundleConfig) -> EncoderRef:
     ref = config.encoder
     if ref is None:
         raise ValueError(f"{config.architecture} bundle without an encoder reference")
@@ -109,14 +115,28 @@ def _load_encoder(config: BundleConfig, bundle_dir: Path) -> MiniLMEncoder:
         raise RuntimeError(
             f"bundle needs {ref.package}=={ref.package_version}, installed is {installed}"
         )
+    return ref
+
+
+def _load_encoder(config: BundleConfig, bundle_dir: Path) -> MiniLMEncoder:
+    ref = _encoder_ref(config)
     encoder = MiniLMEncoder(max_tokens=ref.max_tokens)
     if ref.weights == "bundle":
         encoder.transformer.load_state_dict(load_file(str(bundle_dir / "encoder.safetensors")))
     return encoder
 
 
-def load_predictor(bundle_dir: Path, device: str = "cpu") -> Predictor:
-    """Rebuild the predictor stored in `bundle_dir` (safetensors + JSON only, no pickle)."""
+def load_predictor(
+    bundle_dir: Path,
+    device: str = "cpu",
+    encoder_variant: str = "torch-fp32",
+    cache_dir: Path | None = None,
+) -> Predictor:
+    """Rebuild the predictor stored in `bundle_dir` (safetensors + JSON only, no pickle).
+
+    `encoder_variant` runs a MiniLM bundle's encoder on another runtime
+    (models/encoder_runtime.py: "onnx-int8", "onnx-fp32", ...; exported once under
+    `cache_dir`); the fast tier has no encoder and ignores it."""
     bundle_dir = Path(bundle_dir)
     config = read_bundle_config(bundle_dir)
     num_classes = len(config.labels)
@@ -132,8 +152,17 @@ def load_predictor(bundle_dir: Path, device: str = "cpu") -> Predictor:
         num_classes, config.head.input_dim, config.head.hidden, config.head.dropout
     )
     head.load_state_dict(load_file(str(bundle_dir / "head.safetensors")))
-    encoder = _load_encoder(config, bundle_dir)
-    return MiniLMPredictor(config, encoder.to(device), head.to(device))
+    if encoder_variant == "torch-fp32":
+        return MiniLMPredictor(
+            config, _load_encoder(config, bundle_dir).to(device), head.to(device)
+        )
+    from models.encoder_runtime import make_encoder
+
+    ref = _encoder_ref(config)
+    # Packaged weights: the runtime loads (or reuses its cached export of) them itself.
+    module = _load_encoder(config, bundle_dir) if ref.weights == "bundle" else None
+    runtime = make_encoder(encoder_variant, ref.max_tokens, cache_dir, module=module)
+    return MiniLMPredictor(config, runtime, head.to(device))
 
 
 class CachedScorer:

@@ -91,6 +91,6 @@ def test_own_multiclass_dataset_reaches_a_judged_champion(data_wheel: Path, home
     macro_f1 = evaluation.candidate_report.overall.macro_f1.point
     assert macro_f1 > 0.6, evaluation.candidate_report.overall
     # One tier: no cascade; the champion is still packaged (store model + Bento).
-    assert result.output_for_node("model_variants") == {"cascade": None}
+    assert result.output_for_node("model_variants") == {"cascade": None, "encoder_variant": None}
     bento = result.asset_materializations_for_node("candidate_bento")[0].metadata
     assert bento["store_model"].value == f"driftwise-questions:v{decision.model_version}"

@@ -227,13 +227,25 @@ def test_good_first_candidate_passes_the_floors_and_becomes_champion(good: Chain
 
 
 def test_promoted_champion_gets_a_tuned_cascade_and_a_bento(good: ChainRun) -> None:
-    """model_variants tunes the cascade on the same golden rows; candidate_bento imports the
-    champion into the (session temp) BentoML store with that threshold and builds a Bento."""
+    """model_variants judges the ONNX runtimes of the accurate tier on every golden slice and
+    tunes the cascade on the same rows (both written into a new decision record);
+    candidate_bento imports the champion into the (session temp) BentoML store with the
+    chosen runtime and threshold, and builds a Bento."""
     import bentoml
 
-    from bento.store import CASCADE_KEY, load_stored
+    from bento.store import CASCADE_KEY, VARIANT_KEY, load_stored
+    from evaluation.promotion.record import load_record
 
-    variants = good.result.output_for_node("model_variants")["cascade"]
+    out = good.result.output_for_node("model_variants")
+    judged = out["variants"]
+    assert judged[0]["variant"] == "onnx-int8" and "all" in judged[0]["deltas"]
+    chosen = out["encoder_variant"]
+    assert chosen == next((j["variant"] for j in judged if j["within_policy"]), "torch-fp32")
+    decision: PromotionDecision = good.result.output_for_node("promotion_decision")
+    record = load_record(Path(decision.record_path).parent, out["record_id"])
+    assert record.sections["serving_variant"]["chosen"] == chosen
+    assert "promotion" in record.sections  # built on the promoted record
+    variants = out["cascade"]
     golden: GoldenEvaluation = good.result.output_for_node("golden_evaluation")
     assert variants["rows"] == golden.candidate_report.n
     assert variants["cascade_accuracy"] >= variants["accurate_accuracy"] - 1e-9
@@ -243,6 +255,7 @@ def test_promoted_champion_gets_a_tuned_cascade_and_a_bento(good: ChainRun) -> N
     meta = good.result.asset_materializations_for_node("candidate_bento")[0].metadata
     stored = load_stored(meta["store_model"].value)
     assert stored.metadata.get(CASCADE_KEY) == variants["threshold"]
+    assert stored.metadata[VARIANT_KEY] == chosen
     assert stored.labels == ["negative", "positive"] and set(stored.tiers) == {"fast", "accurate"}
     assert [str(m.tag) for m in bento.info.models] == [stored.tag]
     assert (Path(bento.path) / "src" / "bento" / "service.py").exists()

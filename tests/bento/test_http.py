@@ -79,6 +79,16 @@ def test_classify_answers_with_version_tier_and_probabilities(client, served):
     assert first["label"] == max(first["probabilities"], key=first["probabilities"].get)
 
 
+def test_past_the_queue_bound_requests_are_shed_with_retry_after(client, monkeypatch):
+    import bento.service
+
+    monkeypatch.setattr(bento.service, "MAX_IN_FLIGHT", 0)
+    shed = client.post("/classify", json={"texts": ["Who wrote Hamlet ?"]})
+    assert shed.status_code == 503 and shed.headers["retry-after"] == "1"
+    monkeypatch.undo()
+    assert client.post("/classify", json={"texts": ["Who wrote Hamlet ?"]}).status_code == 200
+
+
 def test_admin_needs_the_token(client, monkeypatch: pytest.MonkeyPatch):
     assert client.post("/admin/state", json={}).status_code == 401
     wrong = client.post("/admin/state", json={}, headers={"Authorization": "Bearer nope"})

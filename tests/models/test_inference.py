@@ -83,6 +83,26 @@ def test_accurate_round_trip_is_identical(accurate_result, small_snapshot):
     assert report.macro_f1 == pytest.approx(accurate_result.macro_f1, abs=0.02)
 
 
+def test_accurate_bundle_on_the_onnx_int8_runtime_agrees_with_fp32(
+    accurate_result, small_snapshot, tmp_path
+):
+    """load_predictor(encoder_variant="onnx-int8"): the same bundle's head over the ONNX
+    int8 export of its encoder (exported once into `cache_dir`) gives nearly the same
+    probabilities and labels as torch fp32 on real texts."""
+    texts = small_snapshot["text"].tolist()[:120]
+    fp32 = load_predictor(accurate_result.bundle_dir).predict_proba(texts)
+    int8 = load_predictor(
+        accurate_result.bundle_dir, encoder_variant="onnx-int8", cache_dir=tmp_path
+    ).predict_proba(texts)
+    assert int8.shape == fp32.shape
+    assert np.allclose(int8.sum(axis=1), 1.0, atol=1e-5)
+    assert np.mean(int8.argmax(axis=1) == fp32.argmax(axis=1)) >= 0.95
+    assert np.abs(int8 - fp32).max() < 0.25
+    assert list((tmp_path / "onnx").rglob("*.onnx"))  # the export landed in the cache
+    with pytest.raises(ValueError, match="unknown encoder variant"):
+        load_predictor(accurate_result.bundle_dir, encoder_variant="fp8", cache_dir=tmp_path)
+
+
 def test_bundles_hold_only_json_and_safetensors(fast_result, accurate_result):
     for result in (fast_result, accurate_result):
         files = sorted(p.name for p in result.bundle_dir.iterdir())
