@@ -195,6 +195,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--levels", default="1,8,32,64")
+    parser.add_argument(
+        "--soak", type=float, default=0, help="Then: ours at 64 clients for this many seconds."
+    )
+    parser.add_argument("--only-ours", action="store_true", help="Skip the comparison servers.")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
 
@@ -280,6 +284,8 @@ def main() -> None:
         ),
     }
     (tmp / "naive_app.py").write_text(NAIVE_APP)
+    if args.only_ours:
+        configs = {"ours (batching)": configs["ours (batching)"]}
     for name, (overrides, command) in configs.items():
         port = free_port()
         process = subprocess.Popen(
@@ -304,6 +310,8 @@ def main() -> None:
                 )
             if name == "ours (batching)":
                 extra["cache"] = cache_latency(url)
+                if args.soak:
+                    extra["soak"] = asyncio.run(load(url, texts, 64, args.soak))
         finally:
             stop(process)
 
@@ -323,6 +331,12 @@ def main() -> None:
         print(
             f"\ncache: model call {miss:.1f} ms, cache hit {hit:.1f} ms (median of 30, "
             f"sequential): hit {miss / hit:.1f}x faster"
+        )
+    if "soak" in extra:
+        r = extra["soak"]
+        print(
+            f"soak: 64 clients for {args.soak:.0f} s: {r['rps']:.1f} req/s, p99 "
+            f"{r['p99']:.0f} ms, errors {r['errors']:.0f}, 5xx {r['5xx']:.0f}"
         )
     print(f"each level {args.seconds:.0f} s; 1 text per request; accurate tier; 2 cores")
 
