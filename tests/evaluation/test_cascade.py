@@ -21,11 +21,26 @@ def test_picks_the_fewest_escalations_that_reach_the_accurate_tier():
 def test_no_escalation_when_fast_is_as_good_and_tolerance_trades_accuracy():
     conf = np.linspace(0.5, 1.0, 10)
     both = np.array([True] * 9 + [False])
-    assert tune_cascade(conf, both, both, "w").threshold == 0.0  # nothing to gain
+    assert tune_cascade(conf, both, both, "w").threshold == 0.0  # same rows right: no loss
     fast_ok = np.array([False, True, True, True, True, True, True, True, True, True])
-    strict = tune_cascade(conf, fast_ok, np.ones(10, bool), "w")
-    loose = tune_cascade(conf, fast_ok, np.ones(10, bool), "w", tolerance=0.1)
+    strict = tune_cascade(conf, fast_ok, np.ones(10, bool), "w", tolerance=0.0)
+    # One loss in ten rows: -0.1 observed, its 95% lower bound -0.26; a 0.3 tolerance takes it.
+    loose = tune_cascade(conf, fast_ok, np.ones(10, bool), "w", tolerance=0.3)
     assert strict.escalation_rate == 0.1 and loose.escalation_rate == 0.0
+
+
+def test_a_lucky_threshold_is_not_taken_without_evidence():
+    """Fast right 90% of the time where it keeps the rows: the observed loss is 1 point at a
+    low threshold but its bound is not, so more rows escalate than the point estimate wants."""
+    rng = np.random.default_rng(0)
+    conf = rng.uniform(0.5, 1.0, 400)
+    acc_ok = np.ones(400, bool)
+    fast_ok = (conf > 0.9) | (rng.uniform(size=400) < 0.9)
+    policy = tune_cascade(conf, fast_ok, acc_ok, "w", tolerance=0.01)
+    kept = conf >= (policy.threshold or 2.0)
+    assert policy.threshold is not None
+    # the rows the cascade keeps on the fast tier are (nearly) all right
+    assert fast_ok[kept].mean() > 0.97
 
 
 def test_fast_tier_that_is_never_sure_enough_escalates_everything():
