@@ -14,17 +14,18 @@ Usage: python bench/serve_cascade.py
 Measured on 2026-12-04 (2 cores; threshold 0.740 tuned on 800 movie rows with the 95% bound
 of evaluation/cascade.py, 1-point tolerance; it escalated 25% there):
 
-| set | rows | fast acc | accurate acc | cascade acc | escalated | CPU s / 1k texts: cascade vs accurate | saved |
+| set | rows | fast | accurate | cascade | escalated | CPU s/1k: cascade vs accurate | saved |
 |---|---|---|---|---|---|---|---|
 | movies (in domain) | 1000 | 0.695 | 0.744 | 0.736 | 28% | 2.49 vs 9.02 | 72% |
 | amazon (shifted) | 1000 | 0.563 | 0.710 | 0.614 | 25% | 1.96 vs 7.86 | 75% |
 | nyt (shifted) | 1000 | 0.573 | 0.702 | 0.621 | 31% | 2.82 vs 9.12 | 69% |
 
-In domain the cascade keeps the accurate tier's accuracy within a point at 28% of its calls.
-Out of domain the fast tier is confidently wrong: the escalation rate barely moves while
-accuracy drops 9-10 points - the case the serving side must watch (escalation rate and
-confidence on recent traffic), not one a threshold can fix. The first version, tuned to the
-point estimate, took a lucky threshold (0.614, 12% escalations) and lost 3.3 points in domain.
+(fast / accurate / cascade = accuracy.) In domain the cascade keeps the accurate tier's
+accuracy within a point at 28% of its calls. Out of domain the fast tier is confidently
+wrong: the escalation rate barely moves while accuracy drops 9-10 points - the case the
+serving side must watch (escalation rate and confidence on recent traffic), not one a
+threshold can fix. The first version, tuned to the point estimate, took a lucky threshold
+(0.614, 12% escalations) and lost 3.3 points in domain.
 """
 
 import sys

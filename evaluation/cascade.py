@@ -2,11 +2,12 @@
 unsure. Tuned on the golden set to stay within a tolerance of the accurate tier's accuracy (at 95%
 confidence) with the fewest escalations.
 
-The threshold is chosen on the golden rows with a statistical margin (`_choose`) and would
-still look better there than anywhere else, so the policy also carries a two-fold estimate: tuned on one half, measured on the other
-(both ways, averaged) - the numbers to expect in domain. Out of domain the fast tier's
-confidence means less, which is why serving watches the escalation rate on live traffic and
-the policy says which window it was tuned on.
+The threshold is chosen on the golden rows with a statistical margin (`_choose`) and
+would still look better there than anywhere else, so the policy also carries a two-fold
+estimate: tuned on one half, measured on the other (both ways, averaged) - the numbers to
+expect in domain. Out of domain the fast tier's confidence means less, which is why serving
+watches the escalation rate on live traffic and the policy says which window it was tuned
+on.
 """
 
 from dataclasses import asdict, dataclass
