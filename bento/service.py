@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import aiohttp  # BentoML's client to the worker is aiohttp: its connection errors
 import bentoml
 import numpy as np
 from pydantic import BaseModel
@@ -253,8 +254,6 @@ class Driftwise:
         self._in_flight = 0
 
     async def _score(self, model_key: str, tier: str, texts: Sequence[str]) -> Scored:
-        import aiohttp
-
         tag = self._tags[model_key]
         items = [WorkItem(model=tag, tier=tier, text=t) for t in texts]
         for attempt in range(WORKER_RETRIES + 1):
