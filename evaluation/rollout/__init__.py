@@ -1,0 +1,1 @@
+"""Canary rollout: policy, live evidence, anytime-valid tests, the state machine."""

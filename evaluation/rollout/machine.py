@@ -1,0 +1,380 @@
+"""The rollout state machine: one pure `tick` from (state, logs, service view, clock) to a
+verdict and the next state. The Dagster sensor persists the state and applies the weights.
+
+Verdicts, checked in this order each tick:
+1. roll back on misconfiguration: clock skew, service unreachable for too long, the
+   service not holding the rollout's champion / challenger, routing other than the stage's,
+   traffic split not what the weights say (a sample-ratio test), the challenger silent while
+   the champion serves, a stage that cannot gather its minimum sample in `max_stage_s`;
+2. roll back when any anytime-valid test says the challenger is worse (errors, slow
+   requests, unsure answers, wrong answers on feedback, disagreement with the champion on
+   shadow traffic, error rate above the bar);
+3. hold while the stage is younger than its bake time or has fewer than `min_requests`
+   (too little traffic never passes);
+4. otherwise advance to the next stage, or promote after the last one.
+"""
+
+import math
+import uuid
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from evaluation.rollout.evidence import StageEvidence, Thresholds, champion_thresholds, collect
+from evaluation.rollout.policy import RolloutPolicy, Stage
+from evaluation.rollout.sequential import CountTest, carry_forward, count_test, rate_test
+
+Verdict = Literal["hold", "advance", "promote", "rollback"]
+Status = Literal["running", "promoting", "promoted", "rolled_back"]
+TESTS = (
+    "traffic_split",
+    "errors_vs_champion",
+    "error_rate",
+    "slow",
+    "unsure",
+    "wrong",
+    "disagreement",
+)
+TIMELINE_EVERY_S = 30.0  # a hold is recorded at most this often (every change always is)
+
+
+class ServiceView(BaseModel):
+    """What the service says it serves (its admin state), as the sensor saw it."""
+
+    reachable: bool
+    champion_version: str | None = None
+    challenger_version: str | None = None
+    mode: str | None = None
+    weight: float | None = None
+
+
+class TimelineEntry(BaseModel):
+    at: float
+    stage: str
+    mode: str
+    weight: float
+    verdict: Verdict
+    reasons: list[str]
+    champion: dict
+    challenger: dict
+    tests: list[dict]
+
+
+class RolloutState(BaseModel):
+    rollout_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+    model_name: str
+    champion_version: str
+    challenger_version: str
+    record_id: str | None = None  # the challenger's decision record
+    policy: RolloutPolicy = Field(default_factory=RolloutPolicy)
+    status: Status = "running"
+    stage: int = 0
+    started_at: float
+    stage_started_at: float
+    last_contact: float
+    ended_at: float | None = None
+    thresholds: dict | None = None
+    carried: dict[str, float] = Field(default_factory=dict)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    last_verdict: Verdict | None = None
+    last_reasons: list[str] = Field(default_factory=list)
+
+    @property
+    def current(self) -> Stage:
+        return self.policy.stages[self.stage]
+
+    @property
+    def active(self) -> bool:
+        return self.status == "running"
+
+    def routing(self) -> tuple[str, float]:
+        """The (mode, weight) the service should have now."""
+        if self.status in ("rolled_back",):
+            return "off", 0.0
+        return self.current.mode, self.current.weight
+
+
+class Decision(BaseModel):
+    verdict: Verdict
+    reasons: list[str]
+    tests: list[dict] = Field(default_factory=list)
+    evidence: dict = Field(default_factory=dict)
+    routing: tuple[str, float]  # what the service must be set to after this tick
+
+
+def start(
+    model_name: str,
+    champion_version: str,
+    challenger_version: str,
+    now: float,
+    policy: RolloutPolicy | None = None,
+    record_id: str | None = None,
+) -> RolloutState:
+    return RolloutState(
+        model_name=model_name,
+        champion_version=str(champion_version),
+        challenger_version=str(challenger_version),
+        record_id=record_id,
+        policy=policy or RolloutPolicy(),
+        started_at=now,
+        stage_started_at=now,
+        last_contact=now,
+    )
+
+
+def _tests(state: RolloutState, ev: StageEvidence) -> list[CountTest]:
+    """The stage's anytime-valid tests, each at alpha / len(TESTS) (Bonferroni)."""
+    p, stage = state.policy, state.current
+    alpha = p.alpha / len(TESTS)
+
+    def carried(name: str) -> float:
+        return state.carried.get(name, 0.0)
+
+    ch, c, pe = ev.challenger, ev.champion, ev.paired
+    tests: list[CountTest] = []
+    if stage.mode == "shadow":
+        if pe.pairs:
+            tests.append(
+                rate_test(
+                    "disagreement",
+                    pe.disagree,
+                    pe.pairs,
+                    p.max_disagreement,
+                    alpha,
+                    carried("disagreement"),
+                )
+            )
+        if pe.shadow_texts:
+            tests.append(
+                rate_test(
+                    "error_rate",
+                    pe.shadow_errors,
+                    pe.shadow_texts,
+                    p.max_error_rate,
+                    alpha,
+                    carried("error_rate"),
+                )
+            )
+        for name, pair in (("unsure", pe.unsure), ("slow", pe.slow), ("wrong", pe.wrong)):
+            tests.append(count_test(name, pair, 0.5, alpha, carried(name)))
+        return tests
+    if ch.requests:
+        tests.append(
+            rate_test(
+                "error_rate", ch.errors, ch.requests, p.max_error_rate, alpha, carried("error_rate")
+            )
+        )
+    if stage.weight < 1.0:  # a comparison needs both arms live
+        w = stage.weight
+        tests += [
+            count_test("traffic_split", (c.requests, ch.requests), w, alpha),
+            count_test(
+                "errors_vs_champion", (c.errors, ch.errors), w, alpha, carried("errors_vs_champion")
+            ),
+            count_test("slow", (c.slow, ch.slow), w, alpha, carried("slow")),
+            count_test("unsure", (c.unsure, ch.unsure), w, alpha, carried("unsure")),
+            count_test("wrong", (c.wrong, ch.wrong), w, alpha, carried("wrong")),
+        ]
+    return tests
+
+
+def _misconfigured(
+    state: RolloutState, ev: StageEvidence, service: ServiceView, now: float
+) -> list[str]:
+    p, stage = state.policy, state.current
+    skew = p.max_clock_skew_s
+    problems = []
+    if state.stage_started_at > now + skew:
+        problems.append(f"clock skew: the stage starts {state.stage_started_at - now:.0f}s ahead")
+    if ev.newest_timestamp is not None and ev.newest_timestamp > now + skew:
+        problems.append(
+            f"clock skew: log records stamped {ev.newest_timestamp - now:.0f}s in the future"
+        )
+    if not service.reachable:
+        silent = now - state.last_contact
+        if silent > p.max_silence_s:
+            problems.append(f"service unreachable for {silent:.0f}s")
+        return problems
+    if service.champion_version != state.champion_version:
+        problems.append(
+            f"service champion is v{service.champion_version}, not v{state.champion_version}"
+        )
+    if service.challenger_version != state.challenger_version:
+        problems.append(
+            f"challenger v{state.challenger_version} is not loaded "
+            f"(service has {service.challenger_version or 'none'})"
+        )
+    weight = service.weight if service.weight is not None else math.nan
+    if service.mode != stage.mode or not math.isclose(weight, stage.weight, abs_tol=1e-9):
+        problems.append(
+            f"service routes {service.mode} {weight:.2f}, stage {stage.name} needs "
+            f"{stage.mode} {stage.weight:.2f}"
+        )
+    return problems
+
+
+def _stats(ev: StageEvidence) -> tuple[dict, dict]:
+    def arm(a: object) -> dict:
+        d = dict(vars(a))
+        d.pop("last_seen", None)
+        return d
+
+    return arm(ev.champion), {**arm(ev.challenger), "paired": dict(vars(ev.paired))}
+
+
+def decide(state: RolloutState, ev: StageEvidence, service: ServiceView, now: float) -> Decision:
+    p, stage = state.policy, state.current
+    elapsed = now - state.stage_started_at
+    problems = _misconfigured(state, ev, service, now)
+    tests = _tests(state, ev)
+    worse = [t for t in tests if (t.rejected if t.name == "traffic_split" else t.challenger_worse)]
+    live = stage.mode == "canary"
+    samples = ev.challenger.requests if live else ev.paired.pairs
+    if elapsed > p.max_silence_s and samples == 0 and ev.champion.requests >= 20:
+        problems.append(
+            f"no evidence from the challenger in {elapsed:.0f}s while the champion served "
+            f"{ev.champion.requests} requests"
+        )
+    reasons = [f"misconfiguration: {m}" for m in problems]
+    for t in worse:
+        reasons.append(
+            f"{t.name}: challenger share of events {t.observed_share:.3f} vs "
+            f"{t.null_share:.3f} expected, e-value {t.e_value:.3g} >= {1 / t.alpha:.0f}"
+        )
+    verdict: Verdict
+    if reasons:
+        verdict = "rollback"
+    elif elapsed < p.bake_s or samples < p.min_requests:
+        if elapsed >= p.max_stage_s:
+            verdict = "rollback"
+            reasons = [
+                f"stage {stage.name} gathered {samples}/{p.min_requests} samples in "
+                f"{elapsed:.0f}s (max_stage_s {p.max_stage_s:.0f}): too little evidence"
+            ]
+        else:
+            verdict = "hold"
+            if elapsed < p.bake_s:
+                reasons.append(f"baking {elapsed:.0f}/{p.bake_s:.0f}s")
+            if samples < p.min_requests:
+                reasons.append(f"samples {samples}/{p.min_requests}")
+    else:
+        last = state.stage == len(p.stages) - 1
+        verdict = "promote" if last else "advance"
+        reasons = [f"stage {stage.name}: {samples} samples over {elapsed:.0f}s, no test rejected"]
+    after = state.model_copy()
+    after.status = {"rollback": "rolled_back", "promote": "promoting"}.get(verdict, "running")  # type: ignore[assignment]
+    if verdict == "advance":
+        after.stage += 1
+    return Decision(
+        verdict=verdict,
+        reasons=reasons,
+        tests=[t.to_dict() for t in tests],
+        evidence=ev.to_dict(),
+        routing=after.routing() if verdict != "promote" else ("canary", 1.0),
+    )
+
+
+def apply(
+    state: RolloutState, decision: Decision, ev: StageEvidence, service: ServiceView, now: float
+) -> RolloutState:
+    """The state after `decision` (a new object; `state` is left as it was)."""
+    new = state.model_copy(deep=True)
+    if service.reachable:
+        new.last_contact = now
+    champion, challenger = _stats(ev)
+    stage = state.current
+    last = state.timeline[-1] if state.timeline else None
+    changed = last is None or last.verdict != decision.verdict or last.stage != stage.name
+    if changed or decision.verdict != "hold" or now - last.at >= TIMELINE_EVERY_S:  # type: ignore[union-attr]
+        new.timeline.append(
+            TimelineEntry(
+                at=now,
+                stage=stage.name,
+                mode=stage.mode,
+                weight=stage.weight,
+                verdict=decision.verdict,
+                reasons=decision.reasons,
+                champion=champion,
+                challenger=challenger,
+                tests=decision.tests,
+            )
+        )
+    new.last_verdict, new.last_reasons = decision.verdict, decision.reasons
+    if decision.verdict == "advance":
+        finished = {t["test"]: t for t in decision.tests}
+        for name, t in finished.items():
+            if name == "traffic_split":
+                continue  # about this stage's routing only
+            test = CountTest(
+                name,
+                tuple(t["counts"]),
+                t["null_share"],  # type: ignore[arg-type]
+                t["log_e"],
+                t["carried_log_e"],
+                1.0,
+            )
+            new.carried[name] = carry_forward(test)
+        new.stage += 1
+        new.stage_started_at = now
+    elif decision.verdict == "promote":
+        new.status = "promoting"
+    elif decision.verdict == "rollback":
+        new.status, new.ended_at = "rolled_back", now
+    return new
+
+
+def tick(
+    state: RolloutState,
+    predictions: pd.DataFrame,
+    feedback: pd.DataFrame,
+    service: ServiceView,
+    now: float,
+) -> tuple[RolloutState, Decision]:
+    """One look: thresholds (once the champion has served enough), evidence, verdict."""
+    if not state.active:
+        raise ValueError(f"rollout {state.rollout_id} is {state.status}, not running")
+    p = state.policy
+    if state.thresholds is None:
+        found = champion_thresholds(
+            predictions,
+            state.started_at,
+            state.champion_version,
+            p.slow_quantile,
+            p.low_confidence_quantile,
+        )
+        if found is not None:
+            state = state.model_copy(update={"thresholds": vars(found)})
+    thresholds = Thresholds(**state.thresholds) if state.thresholds else None
+    ev = collect(
+        predictions,
+        feedback,
+        state.stage_started_at,
+        state.champion_version,
+        state.challenger_version,
+        thresholds,
+    )
+    decision = decide(state, ev, service, now)
+    return apply(state, decision, ev, service, now), decision
+
+
+def abort(state: RolloutState, reason: str, now: float) -> RolloutState:
+    """A person's rollback (or a broken state): rolled back, with the reason on the timeline."""
+    new = state.model_copy(deep=True)
+    stage = state.current
+    new.timeline.append(
+        TimelineEntry(
+            at=now,
+            stage=stage.name,
+            mode=stage.mode,
+            weight=stage.weight,
+            verdict="rollback",
+            reasons=[reason],
+            champion={},
+            challenger={},
+            tests=[],
+        )
+    )
+    new.status, new.ended_at = "rolled_back", now
+    new.last_verdict, new.last_reasons = "rollback", [reason]
+    return new
