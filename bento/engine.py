@@ -88,6 +88,14 @@ class Outcome:
     seconds: float = 0.0
 
 
+class ArmFailure(RuntimeError):
+    """The answering model failed; `records` are the error records to log for its arm."""
+
+    def __init__(self, arm: str, records: list[dict[str, Any]], cause: Exception) -> None:
+        super().__init__(f"{arm} model failed: {type(cause).__name__}: {cause}")
+        self.arm, self.records, self.cause = arm, records, cause
+
+
 @dataclass
 class Remembered:
     model: ServedModel
@@ -220,7 +228,37 @@ class Engine:
             records.append(record)
         return records
 
+    def _error_records(
+        self, request_id: str, model: ServedModel, arm: str, texts: list[str], exc: Exception
+    ) -> list[dict[str, Any]]:
+        """One record per text of a failed request (always logged: errors are evidence)."""
+        return [
+            {
+                "request_id": prediction_id(request_id, i),
+                "arm": arm,
+                "model_name": model.name,
+                "model_version": model.version,
+                "error": type(exc).__name__,
+                "sampling_weight": 1.0,
+                "text_sha256": row_id(text),
+            }
+            for i, text in enumerate(texts)
+        ]
+
+    @property
+    def rolling_out(self) -> bool:
+        """While a rollout routes traffic every request of both arms is logged (weight 1), so
+        the canary's per-arm statistics are counts, not sample estimates."""
+        return self.routing.mode != "off" and "challenger" in self.models
+
     async def classify(self, request: ClassifyRequest, request_id: str | None = None) -> Outcome:
+        """Answer with the routed arm; in shadow mode the challenger scores the same texts
+        (its failure is logged and never fails the request).
+
+        Raises:
+            LookupError: no champion is loaded.
+            ArmFailure: the answering model failed (its error records are attached).
+        """
         if "champion" not in self.models:
             raise LookupError("no champion is loaded")
         started = time.perf_counter()
@@ -229,13 +267,28 @@ class Engine:
         arm = self.routing.arm(request.key or request_id, has_challenger)
         model = self.models[arm]
         texts = request.texts
-        outcomes = await self.predict_texts(model, texts)
-        records = self._records(request_id, model, arm, texts, outcomes, arm == "challenger")
+        always = arm == "challenger" or self.rolling_out
+        try:
+            outcomes = await self.predict_texts(model, texts)
+        except Exception as exc:
+            records = self._error_records(request_id, model, arm, texts, exc)
+            _stamp(records, time.perf_counter() - started)
+            raise ArmFailure(arm, records, exc) from exc
+        records = self._records(request_id, model, arm, texts, outcomes, always)
+        _stamp(records, time.perf_counter() - started)
         shadow: list[TextOutcome] = []
         if self.routing.shadows(has_challenger):
             challenger = self.models["challenger"]
-            shadow = await self.predict_texts(challenger, texts)
-            records += self._records(request_id, challenger, "shadow", texts, shadow, True)
+            shadow_started = time.perf_counter()
+            try:
+                shadow = await self.predict_texts(challenger, texts)
+                shadow_records = self._records(
+                    request_id, challenger, "shadow", texts, shadow, True
+                )
+            except Exception as exc:  # the champion's answer stands
+                shadow_records = self._error_records(request_id, challenger, "shadow", texts, exc)
+            _stamp(shadow_records, time.perf_counter() - shadow_started)
+            records += shadow_records
         self.recent.add(request_id, Remembered(model, arm, [o.label for o in outcomes]))
         response = ClassifyResponse(
             request_id=request_id,
@@ -287,6 +340,12 @@ class Engine:
 def prediction_id(request_id: str, index: int) -> str:
     """The id of one text's prediction (what the log and feedback join on)."""
     return f"{request_id}-{index}"
+
+
+def _stamp(records: list[dict[str, Any]], seconds: float) -> None:
+    """The request's latency on each of its records (what the canary's latency test reads)."""
+    for record in records:
+        record["latency_ms"] = round(seconds * 1000.0, 3)
 
 
 def _as_cached(o: TextOutcome) -> TextOutcome:

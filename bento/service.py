@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
 from bento.cache import PredictionCache
-from bento.engine import Cascade, Engine, Scored, ServedModel, TextOutcome
+from bento.engine import ArmFailure, Cascade, Engine, Scored, ServedModel, TextOutcome
 from bento.prediction_log import JsonlLogWriter
 from bento.routing import Routing
 from bento.sampling import LogSampler
@@ -361,9 +361,18 @@ class Driftwise:
         IN_FLIGHT.inc()
         try:
             outcome = await self.engine.classify(request, uuid.uuid4().hex)
-        except bentoml.exceptions.ServiceUnavailable:  # the worker's batch queue shed it
-            REQUESTS.labels(arm="", model_version="", outcome="shed").inc()
-            return _error(503, "overloaded, retry shortly", **{"Retry-After": RETRY_AFTER_S})  # type: ignore[return-value]
+        except ArmFailure as failure:
+            # The model failed, not the request: logged per arm (canary evidence), answered
+            # 500 with what failed - the front itself stays up. A shed (the worker's batch
+            # queue is full) is load, not a model fault: 503, not logged as an error.
+            if isinstance(failure.cause, bentoml.exceptions.ServiceUnavailable):
+                REQUESTS.labels(arm="", model_version="", outcome="shed").inc()
+                return _error(503, "overloaded, retry shortly", **{"Retry-After": RETRY_AFTER_S})  # type: ignore[return-value]
+            version = failure.records[0]["model_version"] if failure.records else ""
+            REQUESTS.labels(arm=failure.arm, model_version=version, outcome="error").inc()
+            self.predictions.submit(failure.records)
+            log.error("classify failed: %s", failure)
+            return _error(500, f"model error ({type(failure.cause).__name__}); request logged")  # type: ignore[return-value]
         finally:
             self._in_flight -= 1
             IN_FLIGHT.dec()

@@ -156,3 +156,55 @@ def test_feedback_joins_what_was_served_and_refuses_the_rest(engine, served):
         eng.feedback("req", 2, "HUM")
     with pytest.raises(ValueError, match="not one of"):
         eng.feedback("req", 0, "positive")
+
+
+class FailingScorer(LocalScorer):
+    """A real scorer whose one model version raises (a broken challenger)."""
+
+    def __init__(self, tags: dict[str, str], broken: str) -> None:
+        super().__init__(tags)
+        self.broken = broken
+
+    async def __call__(self, key: str, tier: str, texts) -> Scored:
+        if key == self.broken:
+            raise RuntimeError("weights do not load")
+        return await super().__call__(key, tier, texts)
+
+
+def test_rollout_logs_every_request_of_both_arms_with_latency(served):
+    """Canary at 50%: sampling is off (weight 1 for all), each record carries latency_ms."""
+    sampler = LogSampler(rate=0.05, low_confidence=0.0, seed=3)
+    eng = Engine(LocalScorer(served.tags), cache=PredictionCache(0), sampler=sampler)
+    eng.models = {"champion": _model(served, "1"), "challenger": _model(served, "2")}
+    texts = served.questions["text"].head(30).tolist()
+    eng.routing = Routing("off", 0.0)
+    quiet = [run(eng.classify(ClassifyRequest(texts=[t]), f"q{i}")) for i, t in enumerate(texts)]
+    # off: a 5% uniform sample (seeded) is logged, not every request
+    assert sum(len(o.log_records) for o in quiet) < len(texts)
+    eng.routing = Routing("canary", 0.5)
+    out = [run(eng.classify(ClassifyRequest(texts=[t]), f"c{i}")) for i, t in enumerate(texts)]
+    records = [r for o in out for r in o.log_records]
+    assert len(records) == len(texts)
+    assert {r["arm"] for r in records} == {"champion", "challenger"}
+    assert all(r["sampling_weight"] == 1.0 and r["latency_ms"] > 0 for r in records)
+
+
+def test_a_failing_arm_is_logged_and_a_failing_shadow_never_fails_the_request(served):
+    """The answering model raising -> ArmFailure with per-text error records; the shadow
+    raising -> the champion's answer stands and the shadow's error is logged."""
+    from bento.engine import ArmFailure
+
+    eng = Engine(FailingScorer(served.tags, "driftwise-trec:v2"), cache=PredictionCache(0))
+    eng.models = {"champion": _model(served, "1"), "challenger": _model(served, "2")}
+    texts = served.questions["text"].head(3).tolist()
+    eng.routing = Routing("shadow", 0.0)
+    out = run(eng.classify(ClassifyRequest(texts=texts), "s1"))
+    assert out.response.arm == "champion" and len(out.response.predictions) == 3
+    errors = [r for r in out.log_records if r["arm"] == "shadow"]
+    assert len(errors) == 3 and {r["error"] for r in errors} == {"RuntimeError"}
+    eng.routing = Routing("canary", 1.0)
+    with pytest.raises(ArmFailure) as failure:
+        run(eng.classify(ClassifyRequest(texts=texts), "c1"))
+    assert failure.value.arm == "challenger"
+    assert [r["request_id"] for r in failure.value.records] == ["c1-0", "c1-1", "c1-2"]
+    assert all(r["model_version"] == "2" and "latency_ms" in r for r in failure.value.records)
