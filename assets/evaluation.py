@@ -31,10 +31,15 @@ from evaluation.scoring import BundleScorer
 from evaluation.traffic.candidate import TrafficEvaluation, evaluate_on_traffic, recent_traffic
 from models.candidate import CandidateRef
 from models.lineage import GATE_BLOCKED, GATE_PASSED, RECORD_TAG, RUN_TAG_GATE, VERDICT_TAG
-from models.model_registry import CHAMPION, ServingModel, find_model
+from models.model_registry import CHAMPION, ServingModel, aliased_version, find_model
 from models.model_registry import promote as promote_alias
 from models.tracking import client_for
-from orchestration.resources import DataRegistryResource, MlflowResource, RuntimeHomeResource
+from orchestration.resources import (
+    DataRegistryResource,
+    MlflowResource,
+    RuntimeHomeResource,
+    ServingResource,
+)
 
 _DEFAULT = PromotionPolicy()
 
@@ -357,6 +362,9 @@ class ChampionModel:
     previous_version: str | None
     changed: bool
     record_id: str
+    # True: the gate passed while a champion is being served, so this version goes live
+    # through the staged canary (canary_rollout); the champion alias has not moved yet.
+    canary: bool = False
 
 
 def _gate_passed(decision: PromotionDecision) -> bool:
@@ -371,11 +379,15 @@ def champion_model(
     promotion_decision: PromotionDecision,
     mlflow: MlflowResource,
     home: RuntimeHomeResource,
+    serving: ServingResource,
 ):
-    """Bootstrap promotion until the canary stage exists: alias `champion` moves to the
-    challenger, the replaced champion keeps alias `previous` (one-call rollback). On a
-    blocked verdict nothing moves and nothing is materialised: the run ends successfully,
-    tagged `driftwise/gate=blocked`, with the reasons on check_promotion_gate."""
+    """How a gate-passed challenger goes live. While a champion is being served (and the
+    canary is on), it goes through the staged canary: nothing moves here, canary_rollout
+    starts the rollout and the canary's verdict moves the aliases. Otherwise (the first
+    model, or nothing served) it is promoted at the gate: alias `champion` moves to it and
+    the replaced champion keeps alias `previous` (one-call rollback). On a blocked verdict
+    nothing moves and nothing is materialised: the run ends successfully, tagged
+    `driftwise/gate=blocked`, with the reasons on check_promotion_gate."""
     d = promotion_decision
     passed = _gate_passed(d)
     context.instance.add_run_tags(
@@ -390,13 +402,51 @@ def champion_model(
             "; ".join(d.failures),
         )
         return
+    current = aliased_version(mlflow.config(), d.model_name, CHAMPION)
+    roles = serving.roles() if serving.canary else None
+    if current is not None and roles is not None and current.version != d.model_version:
+        if roles.get("champion_version") != current.version:
+            raise RuntimeError(
+                f"the service serves v{roles.get('champion_version')} but the champion alias "
+                f"is v{current.version}: fix serving (`driftwise serve`) before a canary"
+            )
+        record = append_section(
+            Path(d.record_path).parent,
+            d.record_id,
+            "promotion",
+            {
+                "stage": "canary (staged rollout against the served champion)",
+                "champion": current.version,
+                "challenger": d.model_version,
+                "changed": False,
+                "dagster_run_id": context.run_id,
+            },
+        )
+        context.log.info(
+            "v%s passed the gate; champion v%s is served: going live through the canary",
+            d.model_version,
+            current.version,
+        )
+        yield dg.Output(
+            ChampionModel(
+                d.model_name, d.model_version, current.version, False, record.record_id, True
+            ),
+            metadata={
+                "champion": f"{d.model_name} v{current.version} (unchanged until the canary)",
+                "challenger": f"v{d.model_version}",
+                "route": "canary",
+                "decision_record_id": record.record_id,
+                "decision_record": dg.MetadataValue.path(str(record.path)),
+            },
+        )
+        return
     move = promote_alias(mlflow.config(), d.model_name, d.model_version)
     record = append_section(
         Path(d.record_path).parent,
         d.record_id,
         "promotion",
         {
-            "stage": "bootstrap (no canary yet)",
+            "stage": "at the gate (no served champion to canary against)",
             "champion": move.champion,
             "previous": move.previous,
             "replaced": move.replaced,
@@ -412,8 +462,9 @@ def champion_model(
             "champion": f"{d.model_name} v{move.champion}",
             "previous": f"v{move.previous}" if move.previous else "none",
             "changed": move.changed,
+            "route": "promoted at the gate",
             "decision_record_id": record.record_id,
             "decision_record": dg.MetadataValue.path(str(record.path)),
-            "rollback": "models.model_registry.rollback(config, name) (champion <- previous)",
+            "rollback": "`driftwise rollback` (champion <- previous)",
         },
     )

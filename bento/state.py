@@ -41,3 +41,46 @@ def write_state(home: Path, state: ServingState) -> Path:
     tmp.write_text(json.dumps(state.model_dump(mode="json"), indent=2) + "\n")
     os.replace(tmp, folder / STATE_FILE)
     return folder / STATE_FILE
+
+
+PID_FILE = "server.pid"
+TOKEN_FILE = "admin.token"
+
+
+def admin_token(home: Path) -> str:
+    """The admin token: $DRIFTWISE_ADMIN_TOKEN, else this home's token file (created once,
+    owner-only), so `driftwise serve` and the rollout sensor agree without configuration."""
+    if os.environ.get("DRIFTWISE_ADMIN_TOKEN"):
+        return os.environ["DRIFTWISE_ADMIN_TOKEN"]
+    path = serving_dir(home) / TOKEN_FILE
+    if not path.exists():
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def server_url(home: Path) -> str | None:
+    """The URL of the server `driftwise serve --detach` started for this home, if alive."""
+    path = serving_dir(home) / PID_FILE
+    if not path.exists():
+        return None
+    try:
+        info = json.loads(path.read_text())
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return f"http://{info['host']}:{info['port']}"
+
+
+def set_routing_offline(home: Path, mode: str, weight: float) -> None:
+    """Write the routing into the persisted state (when the service cannot be reached): a
+    service that comes back reads it before it answers."""
+    state = read_state(home)
+    write_state(
+        home,
+        state.model_copy(update={"routing": RoutingUpdate(mode=mode, challenger_weight=weight)}),
+    )  # type: ignore[arg-type]

@@ -3,14 +3,16 @@ location, never at import."""
 
 import dagster as dg
 
-from assets import drift, evaluation, golden_set, ingestion, serving, training
+from assets import canary, drift, evaluation, golden_set, ingestion, serving, training
 from orchestration.environments import get_resources
 from orchestration.jobs import (
+    canary_finish_job,
     drift_check_job,
     ingest_job,
     new_golden_version_job,
     reingest_job,
     retrain_job,
+    rollback_job,
     snapshot_job,
 )
 from orchestration.sensors.landing import new_batch_sensor
@@ -21,6 +23,7 @@ from orchestration.sensors.retrain import (
     performance_sensor,
     retrain_floor_schedule,
 )
+from orchestration.sensors.rollout import rollout_sensor
 from orchestration.settings import DriftwiseSettings, load_settings
 
 
@@ -39,6 +42,8 @@ def build_definitions(settings: DriftwiseSettings) -> dg.Definitions:
             evaluation.champion_model,
             serving.model_variants,
             serving.candidate_bento,
+            canary.canary_rollout,
+            canary.canary_result,
         ],
         asset_checks=[ingestion.check_golden_disjoint, evaluation.check_promotion_gate],
         jobs=[
@@ -48,8 +53,16 @@ def build_definitions(settings: DriftwiseSettings) -> dg.Definitions:
             snapshot_job,
             retrain_job,
             drift_check_job,
+            canary_finish_job,
+            rollback_job,
         ],
-        sensors=[new_batch_sensor, drift_sensor, performance_sensor, new_labelled_data_sensor],
+        sensors=[
+            new_batch_sensor,
+            drift_sensor,
+            performance_sensor,
+            new_labelled_data_sensor,
+            rollout_sensor,
+        ],
         schedules=[retrain_floor_schedule, drift_check_schedule],
         resources=get_resources(settings),
     )

@@ -14,6 +14,7 @@ from orchestration.resources import (
     DataRegistryResource,
     MlflowResource,
     RuntimeHomeResource,
+    ServingResource,
     TriggerPolicyResource,
     model_name_for,
 )
@@ -31,6 +32,8 @@ def _local(settings: DriftwiseSettings) -> dict[str, Any]:
         "dataset": settings.dataset,
         "mlflow": MlflowResource.embedded(settings.root, settings.dataset.name),
         "trigger_policy": TriggerPolicyResource(cooldown_s=settings.retrain_cooldown_s),
+        "serving": ServingResource(home=str(settings.root), canary=settings.canary),
+        "rollout_policy": settings.rollout,  # a plain validated value, like the dataset spec
     }
 
 

@@ -3,6 +3,8 @@ requires, Dagster's string selection parser fails (see README, "Pins")."""
 
 import dagster as dg
 
+from assets.canary import canary_result, canary_rollout
+from assets.canary import rollback as rollback_job
 from assets.drift import drift_report, traffic_drift_report
 from assets.evaluation import (
     champion_model,
@@ -16,6 +18,7 @@ from assets.serving import candidate_bento, model_variants
 from assets.training import candidate_model
 from models.lineage import RUN_TAG_RETRAIN
 from orchestration.sensors.guard import RETRAIN_JOB
+from orchestration.sensors.rollout import CANARY_FINISH_JOB
 
 ingest_job = dg.define_asset_job(
     "ingest",
@@ -64,6 +67,7 @@ RETRAIN_ASSETS = (
     champion_model,
     model_variants,
     candidate_bento,
+    canary_rollout,
 )
 
 retrain_job = dg.define_asset_job(
@@ -75,8 +79,19 @@ retrain_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     tags={RUN_TAG_RETRAIN: "1"},  # the queue runs one retrain at a time (dagster.yaml)
     description="Snapshot -> challenger (both tiers, MLflow @challenger) -> golden-set and "
-    "reference-free evaluation -> promotion gate -> @champion -> cascade policy -> Bento.",
+    "reference-free evaluation -> promotion gate -> cascade policy -> Bento -> staged canary "
+    "against the served champion (or @champion at the gate when nothing is served).",
 )
+
+canary_finish_job = dg.define_asset_job(
+    CANARY_FINISH_JOB,
+    selection=dg.AssetSelection.assets(canary_result),
+    executor_def=dg.in_process_executor,
+    description="A finished canary (the rollout sensor launches it): promote - aliases move, "
+    "the service serves the new champion - or record the rollback; decision record + plot.",
+)
+
+__all__ = ["rollback_job"]
 
 drift_check_job = dg.define_asset_job(
     "drift_check",

@@ -78,3 +78,43 @@ class TriggerPolicyResource(dg.ConfigurableResource):
     floor_days: int = Field(
         default=7, description="The schedule retrains if none ran in this many days."
     )
+
+
+class ServingResource(dg.ConfigurableResource):
+    """The running `bentoml serve` of this home: its admin API (traffic split, roles).
+
+    `url` empty = the server `driftwise serve --detach` started for this home (its pid
+    file), if it is alive; the token is $DRIFTWISE_ADMIN_TOKEN or the home's token file.
+    """
+
+    home: str = Field(description="Absolute path of $DRIFTWISE_HOME.")
+    url: str = Field(default="", description="Service URL; empty = this home's background server.")
+    timeout_s: float = Field(default=10.0, gt=0)
+    canary: bool = Field(
+        default=True,
+        description="A gate-passed challenger goes live through the staged canary when a "
+        "champion is being served; false (or nothing served) = promote at the gate.",
+    )
+
+    def client(self):  # type: ignore[no-untyped-def]
+        """An AdminClient, or None when no server of this home is running."""
+        from bento.admin_client import AdminClient
+        from bento.state import admin_token, server_url
+
+        url = self.url or server_url(Path(self.home))
+        if not url:
+            return None
+        return AdminClient(url, admin_token(Path(self.home)), self.timeout_s)
+
+    def roles(self) -> dict | None:
+        """What the service serves ({champion_version, challenger_version, mode, weight}),
+        or None when it cannot be reached."""
+        from bento.admin_client import AdminError
+
+        client = self.client()
+        if client is None:
+            return None
+        try:
+            return client.roles()  # type: ignore[no-any-return]
+        except AdminError:
+            return None

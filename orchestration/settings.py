@@ -17,6 +17,7 @@ from pydantic_settings import (
 )
 
 from data.schema import DatasetSpec
+from evaluation.rollout.policy import RolloutPolicy
 from orchestration.layout import HomeLayout
 
 
@@ -37,6 +38,12 @@ class DriftwiseSettings(BaseSettings):
     )
     dataset: DatasetSpec = Field(default_factory=DatasetSpec)
     retrain_cooldown_s: int = Field(1800, ge=0, description="Minimum gap between retrains.")
+    canary: bool = Field(
+        True,
+        description="A gate-passed challenger goes live through the staged canary when a "
+        "champion is being served; false (or nothing served) = promote at the gate.",
+    )
+    rollout: RolloutPolicy = Field(default_factory=RolloutPolicy)
 
     @classmethod
     def settings_customise_sources(

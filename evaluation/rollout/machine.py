@@ -79,6 +79,10 @@ class RolloutState(BaseModel):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     last_verdict: Verdict | None = None
     last_reasons: list[str] = Field(default_factory=list)
+    # False between writing a new stage and the service confirming its routing: a crash in
+    # that gap is resumed (the routing re-applied), not mistaken for a misconfiguration.
+    applied: bool = True
+    recorded: bool = False  # the finish job wrote the outcome (decision record, plot)
 
     @property
     def current(self) -> Stage:

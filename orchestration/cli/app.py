@@ -191,6 +191,62 @@ def serve(
     serve_foreground(settings, host, port)
 
 
+@app.command()
+def status() -> None:
+    """Champion, challenger, what the service routes, the rollout stage, drift, sensors."""
+    from orchestration.cli.operator import status as show_status
+
+    settings = _settings()
+    init()
+    show_status(settings, console)
+
+
+@app.command()
+def rollback(
+    reason: str = typer.Option("operator rollback", help="Recorded on the rollout timeline."),
+) -> None:
+    """All traffic to the champion now: aborts a running canary, or (with none running)
+    moves the champion alias back to `previous` and serves it (kept warm: a flip)."""
+    from orchestration.cli.operator import rollback as do_rollback
+
+    settings = _settings()
+    init()
+    try:
+        do_rollback(settings, console, reason)
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def promote() -> None:
+    """Promote the running canary's challenger now (skips its remaining stages; recorded)."""
+    from orchestration.cli.operator import promote_now
+
+    settings = _settings()
+    init()
+    try:
+        done = promote_now(settings, console)
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"rollout {done['rollout_id']}: {done['status']}, champion {done['challenger']}")
+
+
+@app.command()
+def explain(
+    decision: Annotated[str, typer.Argument(help="Decision record id (a unique prefix).")],
+) -> None:
+    """A decision record as readable tables: the verdict and its reasons, then each section."""
+    from orchestration.cli.operator import explain as show
+
+    settings = _settings()
+    try:
+        show(settings, console, decision)
+    except LookupError as exc:
+        raise typer.BadParameter(str(exc), param_hint="DECISION") from exc
+
+
 def _serve_after_run(settings, port: int) -> None:  # type: ignore[no-untyped-def]
     """The end of `driftwise run`: the champion served by a real `bentoml serve`."""
     from orchestration.cli.serve import NoChampion, classify, prepare_serving, start_background

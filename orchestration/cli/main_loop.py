@@ -136,20 +136,28 @@ def _execute(
     return result
 
 
-def _decision_table(instance: dg.DagsterInstance) -> Table:
+def _decision_table(instance: dg.DagsterInstance, settings: DriftwiseSettings) -> Table:
+    """The latest promotion decision, one row per policy rule (failures first), read from
+    its decision record - not the markdown of the Dagster metadata, which rich cannot nest."""
+    from evaluation.promotion.record import load_record
+
     md = _metadata(instance, "promotion_decision") or {}
     champion = _metadata(instance, "champion_model") or {}
     table = Table(
-        title=f"Promotion decision {md.get('decision_record_id', '-')}: {md.get('verdict')} "
-        f"({md.get('challenger')} vs champion {md.get('champion')})"
+        title=f"Promotion decision {str(md.get('decision_record_id', '-'))[:12]}: "
+        f"{md.get('verdict')} ({md.get('challenger')} vs champion {md.get('champion')})"
     )
-    table.add_column("policy rules (failures first)")
-    reasons = [r for r in str(md.get("reasons", "")).splitlines() if r.strip()]
-    for line in sorted(reasons, key=lambda r: "FAIL" not in r)[:12]:
-        table.add_row(line)
-    table.add_row(
+    for col in ("rule", "ok", "reason"):
+        table.add_column(col, overflow="fold")
+    reasons: list[dict] = []
+    if md.get("decision_record_id"):
+        record = load_record(settings.layout.decisions, str(md["decision_record_id"]))
+        reasons = record.sections.get("verdict", {}).get("reasons", [])
+    for r in sorted(reasons, key=lambda r: bool(r.get("passed")))[:12]:
+        table.add_row(str(r.get("rule")), "yes" if r.get("passed") else "NO", str(r.get("message")))
+    table.caption = (
         f"champion now: {champion.get('champion', 'none')} "
-        f"(previous {champion.get('previous', 'none')})"
+        f"(route: {champion.get('route', '-')}); `driftwise explain ID` shows the whole record"
     )
     return table
 
@@ -187,7 +195,7 @@ def run_main_loop(settings: DriftwiseSettings, console: Console, timeout: float)
         console.print(
             _candidate_table(_metadata(instance, "candidate_model") or {}, "Bootstrap challenger")
         )
-        console.print(_decision_table(instance))
+        console.print(_decision_table(instance, settings))
         (drift_id,) = _land(settings, [DRIFT_BATCH])
         console.print(f"landed {DRIFT_BATCH}: waiting for its ingest run and drift report…")
         _wait_ingested(instance, registry, [drift_id], timeout, daemon)
@@ -213,7 +221,7 @@ def run_main_loop(settings: DriftwiseSettings, console: Console, timeout: float)
         console.print(
             _candidate_table(_metadata(instance, "candidate_model") or {}, "Challenger after drift")
         )
-        console.print(_decision_table(instance))
+        console.print(_decision_table(instance, settings))
     console.print(
         f"done in {time.monotonic() - started:.0f}s — `make dagster` to browse the "
         "runs, `make mlflow` for the models"

@@ -75,5 +75,5 @@ def run_own_data(
         f"{golden.get('dagster/row_count')} rows)"
     )
     console.print(_candidate_table(_metadata(instance, "candidate_model") or {}, "Challenger"))
-    console.print(_decision_table(instance))
+    console.print(_decision_table(instance, settings))
     console.print(f"retrain run {result.run_id}: `make dagster` to browse it")

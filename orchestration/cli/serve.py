@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bento.state import ServingState, read_state, serving_dir, write_state
+from bento.state import PID_FILE, ServingState, admin_token, read_state, serving_dir, write_state
 from bento.store import import_version
 from models.model_registry import CHAMPION, PREVIOUS, aliased_version
 from models.tracking import TrackingConfig
@@ -30,7 +30,6 @@ from orchestration.settings import DriftwiseSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "bento.service:Driftwise"
-PID_FILE = "server.pid"
 
 
 class NoChampion(LookupError):
@@ -75,6 +74,7 @@ def server_env(settings: DriftwiseSettings) -> dict[str, str]:
     return {
         **os.environ,
         "DRIFTWISE_HOME": str(settings.root),
+        "DRIFTWISE_ADMIN_TOKEN": admin_token(settings.root),
         "BENTOML_HOME": os.environ.get("BENTOML_HOME", str(settings.root / "bentoml")),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     }

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from data.schema import DatasetSpec
-from orchestration.resources import DataRegistryResource, RuntimeHomeResource
+from evaluation.rollout.policy import RolloutPolicy
+from orchestration.resources import DataRegistryResource, RuntimeHomeResource, ServingResource
 
 
 @pytest.fixture()
@@ -16,4 +17,6 @@ def resources(home: Path) -> dict:
         "home": RuntimeHomeResource(path=str(home)),
         "registry": DataRegistryResource(root=str(home / "registry")),
         "dataset": DatasetSpec(labels=["negative", "positive"]),
+        "serving": ServingResource(home=str(home)),  # nothing served: promote at the gate
+        "rollout_policy": RolloutPolicy(),
     }

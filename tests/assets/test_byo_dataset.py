@@ -27,7 +27,13 @@ from data.trec import load_trec_questions
 from models.lineage import GATE_PASSED, RUN_TAG_GATE
 from models.model_registry import CHAMPION
 from orchestration.jobs import RETRAIN_ASSETS, retrain_job
-from orchestration.resources import DataRegistryResource, MlflowResource, RuntimeHomeResource
+from evaluation.rollout.policy import RolloutPolicy
+from orchestration.resources import (
+    DataRegistryResource,
+    MlflowResource,
+    RuntimeHomeResource,
+    ServingResource,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +54,8 @@ def test_own_multiclass_dataset_reaches_a_judged_champion(data_wheel: Path, home
         "registry": DataRegistryResource(root=str(home / "registry")),
         "dataset": SPEC,
         "mlflow": mlflow,
+        "serving": ServingResource(home=str(home)),  # nothing served: promote at the gate
+        "rollout_policy": RolloutPolicy(),
     }
     chain = [ingested_batch, *RETRAIN_ASSETS]
     defs = dg.Definitions(

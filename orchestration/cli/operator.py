@@ -1,0 +1,220 @@
+"""The operator commands: `driftwise status`, `promote`, `rollback`, `explain` (rich tables).
+
+They act on a real home: MLflow aliases, the running service's admin API, the rollout
+state, the Dagster instance (drift verdicts, sensor switches) and the decision records.
+"""
+
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from evaluation.promotion.record import load_record
+from evaluation.rollout.store import locked, read_rollout, summary, write_rollout
+from models.model_registry import CHALLENGER, CHAMPION, PREVIOUS, aliased_version
+from orchestration.cli.serve import tracking_config
+from orchestration.resources import ServingResource
+from orchestration.settings import DriftwiseSettings
+
+
+def _kv_table(title: str, rows: list[tuple[str, Any]]) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in rows:
+        table.add_row(key, "-" if value is None or value == "" else str(value))
+    return table
+
+
+def _sensors(settings: DriftwiseSettings) -> list[tuple[str, str]]:
+    """Each sensor and schedule: its stored switch in the instance, else its default."""
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+
+    repo = build_definitions(settings).get_repository_def()
+    instance = dg.DagsterInstance.get()
+    stored = {s.name: s.status.value for s in instance.all_instigator_state()}
+    rows = []
+    for sensor in repo.sensor_defs:
+        default = (
+            "RUNNING" if sensor.default_status == dg.DefaultSensorStatus.RUNNING else "STOPPED"
+        )
+        rows.append((f"sensor {sensor.name}", stored.get(sensor.name, f"{default} (default)")))
+    for schedule in repo.schedule_defs:
+        running = schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+        default = "RUNNING" if running else "STOPPED"
+        rows.append(
+            (f"schedule {schedule.name}", stored.get(schedule.name, f"{default} (default)"))
+        )
+    return rows
+
+
+def _drift(settings: DriftwiseSettings) -> str:
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    records = instance.fetch_materializations(dg.AssetKey("drift_report"), limit=1).records
+    if not records:
+        return "no drift report yet"
+    event = records[0]
+    md = {k: v.value for k, v in event.asset_materialization.metadata.items()}  # type: ignore[union-attr]
+    return f"{md.get('verdict')} ({md.get('drifted_signals', '-')}) on batch {event.partition_key}"
+
+
+def status(settings: DriftwiseSettings, console: Console) -> dict[str, Any]:
+    tracking = tracking_config(settings)
+    name = tracking.registered_model_name
+    aliases = {a: aliased_version(tracking, name, a) for a in (CHAMPION, CHALLENGER, PREVIOUS)}
+    serving = ServingResource(home=str(settings.root))
+    roles = serving.roles()
+    client = serving.client()
+    rollout = read_rollout(settings.root)
+    info: dict[str, Any] = {
+        "model": name,
+        **{a: (f"v{v.version}" if v else None) for a, v in aliases.items()},
+        "service": f"{client.url} ({'up' if roles else 'not answering'})"
+        if client
+        else "not running",
+    }
+    if roles:
+        info["served"] = (
+            f"champion v{roles['champion_version']}, challenger "
+            f"{'v' + roles['challenger_version'] if roles['challenger_version'] else 'none'}, "
+            f"routing {roles['mode']} {float(roles['weight'] or 0):.0%}"
+        )
+    if rollout is not None:
+        s = summary(rollout)
+        info["rollout"] = f"{s['rollout_id']} {s['status']} at stage {s['stage']} ({s['routing']})"
+        info["last decision"] = f"{s['last_verdict']}: {s['last_reasons']}"
+    info["drift"] = _drift(settings)
+    console.print(_kv_table(f"Driftwise status ({settings.root})", list(info.items())))
+    console.print(_kv_table("Sensors and schedules", _sensors(settings)))
+    return info
+
+
+def promote_now(settings: DriftwiseSettings, console: Console) -> dict[str, Any]:
+    """Skip the running rollout's remaining stages: the operator's word replaces the test.
+
+    Marks the rollout `promoting` (recorded on its timeline) and runs the same finish as the
+    sensor's (canary_result: aliases, service, decision record)."""
+    from evaluation.rollout.machine import TimelineEntry
+
+    with locked(settings.root):
+        state = read_rollout(settings.root)
+        if state is None or state.status not in ("running", "promoting"):
+            raise LookupError("no rollout is running: nothing to promote")
+        stage = state.current
+        state = state.model_copy(deep=True)
+        state.timeline.append(
+            TimelineEntry(
+                at=time.time(),
+                stage=stage.name,
+                mode=stage.mode,
+                weight=stage.weight,
+                verdict="promote",
+                reasons=["manual promote (driftwise promote)"],
+                champion={},
+                challenger={},
+                tests=[],
+            )
+        )
+        state.status, state.last_verdict = "promoting", "promote"
+        state.last_reasons = ["manual promote (driftwise promote)"]
+        write_rollout(settings.root, state)
+    return finish(settings, state.rollout_id)
+
+
+def finish(settings: DriftwiseSettings, rollout_id: str) -> dict[str, Any]:
+    """Run the `canary_finish` job in this process (as the sensor's run would)."""
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+
+    job = build_definitions(settings).resolve_job_def("canary_finish")
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.get(),
+        run_config={"ops": {"canary_result": {"config": {"rollout_id": rollout_id}}}},
+        tags={"driftwise/trigger": "cli"},
+    )
+    return dict(result.output_for_node("canary_result"))
+
+
+def rollback(settings: DriftwiseSettings, console: Console, reason: str) -> dict[str, Any]:
+    from assets.canary import record_outcome, rollback_now
+
+    serving = ServingResource(home=str(settings.root))
+    done = rollback_now(settings.root, serving, tracking_config(settings), reason)
+    state = done.pop("state")
+    if state is not None:
+        with locked(settings.root):
+            record_outcome(settings.root, state, None)
+            write_rollout(settings.root, state.model_copy(update={"recorded": True}))
+    console.print(
+        f"{done['action']}: champion v{done['champion']}, all traffic to it "
+        f"{done['seconds'] * 1000:.0f} ms after the command"
+    )
+    return done
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_scalar(v)}" for k, v in list(value.items())[:8])
+    if isinstance(value, list):
+        return f"[{len(value)} items]"
+    return str(value)
+
+
+def explain(settings: DriftwiseSettings, console: Console, decision: str) -> None:
+    """A decision record as readable tables: verdict and reasons first, then each section."""
+    folder = settings.layout.decisions
+    matches = sorted(folder.glob(f"{decision}*.json")) if folder.exists() else []
+    if len(matches) != 1:
+        raise LookupError(
+            f"{len(matches)} decision records match {decision!r} in {folder}"
+            + (": give more characters" if matches else "")
+        )
+    record = load_record(folder, Path(matches[0]).stem)
+    sections = record.sections
+    verdict = sections.get("verdict", {})
+    head = Table(
+        title=f"Decision {record.record_id[:12]}: "
+        f"{'PASSED' if verdict.get('passed') else 'BLOCKED'}",
+        title_justify="left",
+    )
+    head.add_column("rule")
+    head.add_column("ok")
+    head.add_column("reason", overflow="fold")
+    for reason in sorted(verdict.get("reasons", []), key=lambda r: bool(r.get("passed"))):
+        head.add_row(
+            str(reason.get("rule")),
+            "yes" if reason.get("passed") else "NO",
+            str(reason.get("message")),
+        )
+    console.print(head)
+    for name, payload in sections.items():
+        if name == "verdict":
+            continue
+        if isinstance(payload, dict):
+            rows = [(k, _scalar(v)) for k, v in payload.items() if k != "timeline"]
+            console.print(_kv_table(f"section {name}", rows))
+            if name == "canary":
+                timeline = Table(title="canary timeline", title_justify="left")
+                for col in ("s", "stage", "share", "verdict", "reasons"):
+                    timeline.add_column(col, overflow="fold")
+                start = payload.get("started_at") or 0
+                for e in payload.get("timeline", []):
+                    timeline.add_row(
+                        f"{e['at'] - start:.0f}",
+                        e["stage"],
+                        f"{e['weight']:.0%}",
+                        e["verdict"],
+                        "; ".join(e["reasons"]),
+                    )
+                console.print(timeline)
+        else:
+            console.print(_kv_table(f"section {name}", [(name, _scalar(payload))]))
