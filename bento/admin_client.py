@@ -23,14 +23,16 @@ class AdminClient:
     token: str
     timeout: float = 10.0
 
-    def _post(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _post(
+        self, route: str, body: dict[str, Any], timeout: float | None = None
+    ) -> dict[str, Any]:
         request = urllib.request.Request(
             f"{self.url}{route}",
             data=json.dumps(body).encode(),
             headers={"content-type": "application/json", "authorization": f"Bearer {self.token}"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 return dict(json.loads(response.read()))
         except urllib.error.HTTPError as exc:
             raise AdminError(exc.code, exc.read().decode(errors="replace")[:500]) from exc
@@ -47,7 +49,8 @@ class AdminClient:
         return time.perf_counter() - started
 
     def load(self, version: str, role: str) -> dict[str, Any]:
-        return self._post("/admin/load", {"version": str(version), "role": role})
+        # Loading reads and warms a model in the worker (an ONNX export the first time).
+        return self._post("/admin/load", {"version": str(version), "role": role}, timeout=300)
 
     def roles(self) -> dict[str, Any]:
         """{champion_version, challenger_version, mode, weight} as the service reports them."""

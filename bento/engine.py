@@ -6,6 +6,7 @@ tier, texts) -> per-text probabilities and CPU seconds, which the service points
 worker (adaptive batching across requests happens there).
 """
 
+import asyncio
 import time
 import uuid
 from collections import OrderedDict
@@ -268,26 +269,39 @@ class Engine:
         model = self.models[arm]
         texts = request.texts
         always = arm == "challenger" or self.rolling_out
-        try:
-            outcomes = await self.predict_texts(model, texts)
-        except Exception as exc:
-            records = self._error_records(request_id, model, arm, texts, exc)
+        shadowing = self.routing.shadows(has_challenger)
+        answering = _timed(self.predict_texts(model, texts))
+        shadow_run: Any = None
+        answered: Any
+        if shadowing:  # side by side: the answer waits for the slower of the two, not both
+            challenger = self.models["challenger"]
+            answered, shadow_run = await asyncio.gather(
+                answering, _timed(self.predict_texts(challenger, texts)), return_exceptions=True
+            )
+        else:
+            (answered,) = await asyncio.gather(answering, return_exceptions=True)
+        if isinstance(answered, BaseException):
+            if not isinstance(answered, Exception):
+                raise answered
+            records = self._error_records(request_id, model, arm, texts, answered)
             _stamp(records, time.perf_counter() - started)
-            raise ArmFailure(arm, records, exc) from exc
+            raise ArmFailure(arm, records, answered) from answered
+        outcomes, _ = answered
         records = self._records(request_id, model, arm, texts, outcomes, always)
         _stamp(records, time.perf_counter() - started)
         shadow: list[TextOutcome] = []
-        if self.routing.shadows(has_challenger):
-            challenger = self.models["challenger"]
-            shadow_started = time.perf_counter()
-            try:
-                shadow = await self.predict_texts(challenger, texts)
+        if shadowing:
+            if isinstance(shadow_run, Exception):  # the champion's answer stands
+                shadow_records = self._error_records(
+                    request_id, challenger, "shadow", texts, shadow_run
+                )
+                _stamp(shadow_records, 0.0)
+            else:
+                shadow, seconds = shadow_run
                 shadow_records = self._records(
                     request_id, challenger, "shadow", texts, shadow, True
                 )
-            except Exception as exc:  # the champion's answer stands
-                shadow_records = self._error_records(request_id, challenger, "shadow", texts, exc)
-            _stamp(shadow_records, time.perf_counter() - shadow_started)
+                _stamp(shadow_records, seconds)
             records += shadow_records
         self.recent.add(request_id, Remembered(model, arm, [o.label for o in outcomes]))
         response = ClassifyResponse(
@@ -340,6 +354,12 @@ class Engine:
 def prediction_id(request_id: str, index: int) -> str:
     """The id of one text's prediction (what the log and feedback join on)."""
     return f"{request_id}-{index}"
+
+
+async def _timed(coro: Awaitable[list[TextOutcome]]) -> tuple[list[TextOutcome], float]:
+    started = time.perf_counter()
+    result = await coro
+    return result, time.perf_counter() - started
 
 
 def _stamp(records: list[dict[str, Any]], seconds: float) -> None:

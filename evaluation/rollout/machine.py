@@ -249,6 +249,12 @@ def decide(state: RolloutState, ev: StageEvidence, service: ServiceView, now: fl
     verdict: Verdict
     if reasons:
         verdict = "rollback"
+    elif not service.reachable:  # never pass a stage without seeing what the service routes
+        verdict = "hold"
+        reasons = [
+            f"service unreachable for {now - state.last_contact:.0f}s (rolls back after "
+            f"{p.max_silence_s:.0f}s)"
+        ]
     elif elapsed < p.bake_s or samples < p.min_requests:
         if elapsed >= p.max_stage_s:
             verdict = "rollback"

@@ -249,14 +249,22 @@ def explain(
 
 def _serve_after_run(settings, port: int) -> None:  # type: ignore[no-untyped-def]
     """The end of `driftwise run`: the champion served by a real `bentoml serve`."""
+    from bento.state import read_state, server_url
     from orchestration.cli.serve import NoChampion, classify, prepare_serving, start_background
+    from orchestration.resources import ServingResource
 
     try:
         state = prepare_serving(settings)
     except NoChampion as exc:
         console.print(f"[yellow]not serving: {exc}[/yellow]")
         return
-    url = start_background(settings, port=port)
+    roles = ServingResource(home=str(settings.root)).roles()
+    url = server_url(settings.root)
+    champion_tag = state.champion or ""
+    served = roles is not None and champion_tag.endswith(f":v{roles['champion_version']}")
+    if not served or url is None:  # (re)start: nothing up, or it serves another champion
+        url = start_background(settings, port=port)
+    state = read_state(settings.root)
     answer = classify(url, ["What a wonderful, moving film."])
     first = answer["predictions"][0]
     console.print(
@@ -277,7 +285,9 @@ def run(
         list[str] | None, typer.Option(help="With --data: tiers to train (fast, accurate).")
     ] = None,
     serve_after: bool = typer.Option(
-        True, "--serve/--no-serve", help="End by serving the champion (bentoml serve)."
+        True,
+        "--serve/--no-serve",
+        help="End with the champion served (bentoml serve); --no-serve stops the service.",
     ),
     port: int = typer.Option(3001, min=1, max=65535, help="Port of the served champion."),
 ) -> None:
@@ -299,9 +309,14 @@ def run(
     else:
         from orchestration.cli.main_loop import run_main_loop
 
-        run_main_loop(settings, console, timeout)
+        run_main_loop(settings, console, timeout, port)
     if serve_after:
         _serve_after_run(settings, port)
+    else:  # the default loop serves along the way (for its canary): stop it as asked
+        from orchestration.cli.serve import stop_background
+
+        if stop_background(settings):
+            console.print("service stopped (--no-serve)")
 
 
 if __name__ == "__main__":

@@ -4,13 +4,20 @@
    which launches one ingest run per file (validation, quarantine, DVC, drift check).
 2. The bootstrap retrain: snapshot -> challenger (both tiers) -> golden-set and
    reference-free evaluation -> promotion gate (champion_model enforces it) -> champion alias.
-3. Tweets land. Their drift report (vs the champion's training data) says drift; the drift
-   sensor — not this script — starts a retrain whose tags name the drift report.
+3. The champion is served by a real `bentoml serve` (127.0.0.1).
+4. Tweets land and their traffic is replayed against the service (golden-set tweets no model
+   trained on; delayed feedback for half). The drift report says drift; the drift sensor -
+   not this script - starts a retrain whose tags name the drift report.
+5. The challenger passes the gate while a champion is served, so it goes live through the
+   staged canary: the rollout sensor ticks (shadow -> 10% -> 50% -> 100%) on the replayed
+   traffic and promotes it - the aliases move, the service serves it - or rolls it back.
 Every step is idempotent: a second `make run` finds everything done and reprints it.
 """
 
+import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -33,6 +40,20 @@ from orchestration.sensors.guard import RETRAIN_JOB
 from orchestration.settings import DriftwiseSettings
 
 DRIFT_BATCH = "03_tweets.csv"
+# The demo's canary: the production defaults (5-minute bakes, 200 requests a stage) scaled to
+# replayed traffic of a few requests a second. Environment wins, so a user can change them.
+DEMO_ROLLOUT = {
+    "DRIFTWISE_ROLLOUT__STAGES": json.dumps(
+        [
+            {"name": "shadow", "mode": "shadow", "weight": 0.0},
+            {"name": "10%", "mode": "canary", "weight": 0.1},
+            {"name": "50%", "mode": "canary", "weight": 0.5},
+            {"name": "100%", "mode": "canary", "weight": 1.0},
+        ]
+    ),
+    "DRIFTWISE_ROLLOUT__BAKE_S": "5",
+    "DRIFTWISE_ROLLOUT__MIN_REQUESTS": "60",
+}
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -178,15 +199,92 @@ def _drift_retrain(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
     return [r for r in runs if "drift" in r.tags.get(RUN_TAG_REASONS, "")]
 
 
-def run_main_loop(settings: DriftwiseSettings, console: Console, timeout: float) -> None:
+def _replay_rows(domain: str) -> "Any":
+    from data.golden_set import load_golden
+
+    frame = load_golden().frame
+    return frame[frame["domain"] == domain][["text", "label"]]
+
+
+def _wait_rollout(home: Path, timeout: float, daemon) -> Any:  # type: ignore[no-untyped-def]
+    """Until the rollout is finished and recorded by its canary_finish run."""
+    from evaluation.rollout.store import read_rollout
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = read_rollout(home)
+        if state is not None and not state.active and state.recorded:
+            return state
+        if daemon.poll() is not None:
+            raise RuntimeError("dagster-daemon exited during the canary; see its log")
+        time.sleep(2.0)
+    raise TimeoutError(f"the canary did not finish within {timeout:.0f}s")
+
+
+def _canary_table(state: Any) -> Table:
+    table = Table(
+        title=f"Canary {state.rollout_id}: v{state.challenger_version} vs champion "
+        f"v{state.champion_version} -> {state.status}"
+    )
+    for col in ("t s", "stage", "share", "verdict", "champion req", "challenger req", "reasons"):
+        table.add_column(col, overflow="fold")
+    for e in state.timeline:
+        if e.verdict == "hold":
+            continue
+        paired = e.challenger.get("paired", {})
+        ch = e.challenger.get("requests") or (f"{paired.get('pairs', 0)} paired" if paired else "-")
+        table.add_row(
+            f"{e.at - state.started_at:.0f}",
+            e.stage,
+            f"{e.weight:.0%}",
+            e.verdict,
+            str(e.champion.get("requests", "-")),
+            str(ch),
+            "; ".join(e.reasons),
+        )
+    return table
+
+
+def _summary_table(instance: dg.DagsterInstance, rollout: Any, replay: Any, timings: dict) -> Table:
+    champion = _metadata(instance, "champion_model") or {}
+    table = Table(title="The loop, end to end")
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    table.add_row("champion (MLflow alias)", str(champion.get("champion", "-")))
+    if rollout is not None:
+        table.add_row(
+            "canary", f"{rollout.rollout_id}: {rollout.status} ({'; '.join(rollout.last_reasons)})"
+        )
+    if replay is not None:
+        table.add_row(
+            "replayed traffic",
+            f"{replay.requests} requests ({dict(replay.arms)}), {replay.feedback} feedback labels, "
+            f"{replay.failed} failed",
+        )
+    for name, seconds in timings.items():
+        table.add_row(f"time: {name}", f"{seconds:.0f}s")
+    return table
+
+
+def run_main_loop(
+    settings: DriftwiseSettings, console: Console, timeout: float, port: int = 3001
+) -> None:
+    from evaluation.rollout.store import read_rollout
+    from orchestration.cli.replay import Replay
+    from orchestration.cli.serve import NoChampion, prepare_serving, start_background
+
     started = time.monotonic()
+    timings: dict[str, float] = {}
     instance = dg.DagsterInstance.get()
     registry = DataRegistry(settings.layout.registry, settings.dvc_remote_url)
     defs = build_definitions(settings)
     first_ids = _land(settings, FIRST_BATCHES)
     # The demo wants the drift reaction now, not after the production cooldown (30 min).
     os.environ.setdefault("DRIFTWISE_RETRAIN_COOLDOWN_S", "0")
+    for key, value in DEMO_ROLLOUT.items():
+        os.environ.setdefault(key, value)
     daemon = start_daemon(settings.layout.dagster_home, settings.layout.logs / "dagster-daemon.log")
+    replay, stats, rollout = None, None, None
     try:
         console.print("dagster-daemon started: the landing sensor launches one ingest run per file")
         _wait_ingested(instance, registry, first_ids, timeout, daemon)
@@ -196,8 +294,20 @@ def run_main_loop(settings: DriftwiseSettings, console: Console, timeout: float)
             _candidate_table(_metadata(instance, "candidate_model") or {}, "Bootstrap challenger")
         )
         console.print(_decision_table(instance, settings))
+        timings["first champion"] = time.monotonic() - started
+        try:
+            state = prepare_serving(settings)
+        except NoChampion as exc:
+            raise RuntimeError(f"the bootstrap retrain left no champion: {exc}") from exc
+        url = start_background(settings, port=port)
+        console.print(f"serving {state.champion} on {url} (bentoml serve)")
+        timings["serving up"] = time.monotonic() - started
         (drift_id,) = _land(settings, [DRIFT_BATCH])
-        console.print(f"landed {DRIFT_BATCH}: waiting for its ingest run and drift report…")
+        replay = Replay(url, _replay_rows("tweets")).start()
+        console.print(
+            f"landed {DRIFT_BATCH}; replaying tweets traffic against {url} (4 clients, "
+            "feedback for half, 2 s late); waiting for its ingest run and drift report…"
+        )
         _wait_ingested(instance, registry, [drift_id], timeout, daemon)
         console.print(_ingest_table(instance, [drift_id]))
         drift = _metadata(instance, "drift_report", drift_id) or {}
@@ -206,7 +316,18 @@ def run_main_loop(settings: DriftwiseSettings, console: Console, timeout: float)
                 f"drift report {drift['report_id']}: waiting for the drift sensor's retrain run…"
             )
             wait_for_runs(instance, {RUN_TAG_REASONS: "drift"}, 1, timeout, daemon)
+            timings["drift retrain done"] = time.monotonic() - started
+        rollout = read_rollout(settings.root)
+        if rollout is not None and (rollout.active or not rollout.recorded):
+            console.print(
+                f"canary {rollout.rollout_id}: v{rollout.challenger_version} vs champion "
+                f"v{rollout.champion_version}, the rollout sensor ticks every 10 s…"
+            )
+            rollout = _wait_rollout(settings.root, timeout, daemon)
+            timings["canary done"] = time.monotonic() - started
     finally:
+        if replay is not None:
+            stats = replay.stop()
         stop_daemon(daemon)
     retrains = _drift_retrain(instance)
     if retrains:
@@ -222,7 +343,11 @@ def run_main_loop(settings: DriftwiseSettings, console: Console, timeout: float)
             _candidate_table(_metadata(instance, "candidate_model") or {}, "Challenger after drift")
         )
         console.print(_decision_table(instance, settings))
+    if rollout is not None:
+        console.print(_canary_table(rollout))
+    timings["total"] = time.monotonic() - started
+    console.print(_summary_table(instance, rollout, stats, timings))
     console.print(
-        f"done in {time.monotonic() - started:.0f}s — `make dagster` to browse the "
-        "runs, `make mlflow` for the models"
+        f"done in {timings['total']:.0f}s — `driftwise status`, `make dagster` to browse the "
+        "runs, `make mlflow` for the models, `driftwise serve --stop` stops the service"
     )

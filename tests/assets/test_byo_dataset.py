@@ -24,10 +24,10 @@ from assets.training import TrainConfig
 from data.landing import batch_id_for
 from data.schema import DatasetSpec
 from data.trec import load_trec_questions
+from evaluation.rollout.policy import RolloutPolicy
 from models.lineage import GATE_PASSED, RUN_TAG_GATE
 from models.model_registry import CHAMPION
 from orchestration.jobs import RETRAIN_ASSETS, retrain_job
-from evaluation.rollout.policy import RolloutPolicy
 from orchestration.resources import (
     DataRegistryResource,
     MlflowResource,

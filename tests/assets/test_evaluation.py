@@ -47,6 +47,7 @@ from data.golden_set import load_golden
 from data.landing import batch_id_for
 from data.schema import DatasetSpec, row_id
 from evaluation.promotion.record import load_record
+from evaluation.rollout.policy import RolloutPolicy
 from models.candidate import CandidateRef
 from models.lineage import GATE_BLOCKED, GATE_PASSED, RUN_TAG_GATE
 from models.model_registry import CHAMPION, PREVIOUS
@@ -55,6 +56,7 @@ from orchestration.resources import (
     DataRegistryResource,
     MlflowResource,
     RuntimeHomeResource,
+    ServingResource,
 )
 
 pytestmark = pytest.mark.slow  # two real training + evaluation chains (~1-2 min together)
@@ -104,6 +106,8 @@ def _run_chain(batch: pd.DataFrame, home: Path, registry: str, instance) -> Chai
         "registry": DataRegistryResource(root=str(home / registry)),
         "dataset": DatasetSpec(labels=["negative", "positive"]),
         "mlflow": mlflow_res,
+        "serving": ServingResource(home=str(home)),  # nothing served: promote at the gate
+        "rollout_policy": RolloutPolicy(),
     }
     key = batch_id_for(path)
     instance.add_dynamic_partitions(batch_partitions.name, [key])

@@ -8,7 +8,8 @@ admin API, the `canary_finish` asset moving real MLflow aliases, and the operato
   is rolled back at the first live stage (5%), at most ~5% of traffic exposed, the champion
   alias untouched;
 - a good challenger (v1's bundles registered again) goes shadow -> 50% -> 100% and is
-  promoted, surviving a service kill mid-rollout; then `driftwise rollback` flips back.
+  promoted, surviving a service kill and a tick killed mid-advance; then `driftwise
+  rollback` flips back and `driftwise promote` ends a second canary by hand.
 """
 
 import json
@@ -28,7 +29,7 @@ from bento.state import ServingState, write_state
 from bento.store import import_version, load_stored
 from data.schema import DatasetSpec
 from evaluation.rollout.policy import RolloutPolicy, Stage
-from evaluation.rollout.store import read_rollout
+from evaluation.rollout.store import read_rollout, write_rollout
 from models.model_registry import CHAMPION, PREVIOUS, aliased_version, promote
 from models.tracking import client_for
 from orchestration.cli.serve import prepare_serving, start_background, stop_background
@@ -167,6 +168,13 @@ def test_canary_rolls_back_a_bad_challenger_and_promotes_a_good_one(served, monk
         _replay(url, rows, 80, seed=1000)
         first = rollout_tick(home, serving)
         assert first.decision.verdict == "advance" and first.state.current.name == "50%"
+        # a tick that died after writing the new stage, before the service applied it:
+        client.set_routing("shadow", 0.0)
+        crashed = read_rollout(home).model_copy(update={"applied": False})
+        write_rollout(home, crashed)
+        resumed = rollout_tick(home, serving)
+        assert resumed.decision.verdict == "hold" and resumed.state.applied
+        assert client.roles()["mode"] == "canary" and client.roles()["weight"] == 0.5
         stop_background(settings)  # the service dies mid-rollout
         down = rollout_tick(home, serving)
         assert down.decision.verdict == "hold" and down.state.current.name == "50%"
@@ -217,5 +225,19 @@ def test_canary_rolls_back_a_bad_challenger_and_promotes_a_good_one(served, monk
         assert aliased_version(served.tracking, served.name, CHAMPION).version == "1"
         assert client.roles()["champion_version"] == "1"
         print(rolled.output)
+        # ... and `driftwise promote` ends a running canary by the operator's word
+        begin_rollout(home, client, served.name, "1", good, good_policy)
+        promoted = runner.invoke(app, ["promote"])
+        assert promoted.exit_code == 0, promoted.output
+        assert aliased_version(served.tracking, served.name, CHAMPION).version == good
+        assert client.roles() == {
+            "champion_version": good,
+            "challenger_version": None,
+            "mode": "off",
+            "weight": 0.0,
+        }
+        assert read_rollout(home).timeline[-1].reasons == ["manual promote (driftwise promote)"]
+        nothing = runner.invoke(app, ["promote"])
+        assert nothing.exit_code == 1 and "no rollout is running" in nothing.output
     finally:
         stop_background(settings)

@@ -3,12 +3,17 @@ dagster-daemon and its sensors, real ingest runs on a real SQLite instance, a re
 registry, real Lightning training of both tiers, real MLflow, real Evidently drift.
 
 The point of the test: landing the tweets batch leads — through the drift sensor, not a
-direct call — to a retrain run whose tags name the drift report. Slow (minutes: MiniLM
-embeds ~14k texts on CPU). A second run is idempotent: it launches nothing new.
+direct call — to a retrain run whose tags name the drift report, and that challenger goes
+live through the staged canary on a real `bentoml serve` with replayed traffic, ended by the
+rollout sensor's `canary_finish` run (promoted, or rolled back) and recorded in its decision
+record. Slow (minutes: MiniLM embeds ~14k texts on CPU). A second run is idempotent: it
+launches nothing new.
 """
 
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +22,11 @@ import dagster as dg
 import pytest
 
 from data.vader import WHEEL_NAME
+from evaluation.promotion.record import load_record
+from evaluation.rollout.store import read_rollout
 from models.lineage import RUN_TAG_EVIDENCE, RUN_TAG_REASONS
+from models.model_registry import CHAMPION, aliased_version
+from models.tracking import TrackingConfig
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -30,8 +39,11 @@ def test_cli_run_whole_loop_through_the_daemon(tmp_path: Path, data_wheel: Path)
     shutil.copy(data_wheel, home / "cache" / WHEEL_NAME)
     env = dict(os.environ, DRIFTWISE_HOME=str(home))
     exe = Path(sys.executable).with_name("driftwise")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
     first = subprocess.run(
-        [str(exe), "run", "--timeout", "900", "--no-serve"],
+        [str(exe), "run", "--timeout", "900", "--no-serve", "--port", port],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -59,12 +71,43 @@ def test_cli_run_whole_loop_through_the_daemon(tmp_path: Path, data_wheel: Path)
             assert run.status == dg.DagsterRunStatus.SUCCESS
             report_id = run.tags[RUN_TAG_EVIDENCE].split("drift:")[1].split(",")[0]
             assert (home / "reports" / "drift" / f"{report_id}.json").exists()
+            # the canary: finished by the rollout sensor's canary_finish run
+            (finish,) = instance.get_runs(filters=dg.RunsFilter(job_name="canary_finish"))
+            assert finish.tags["dagster/sensor_name"] == "rollout_sensor"
+            assert finish.status == dg.DagsterRunStatus.SUCCESS
             n_runs = len(instance.get_runs())
     finally:
         del os.environ["DAGSTER_HOME"]
+    rollout = read_rollout(home)
+    assert rollout is not None and rollout.recorded
+    assert rollout.status in ("promoted", "rolled_back")
+    stages = [e.stage for e in rollout.timeline if e.verdict != "hold"]
+    assert stages[0] == "shadow"  # every rollout starts in shadow (no user exposed)
+    tracking = TrackingConfig.embedded(home, registered_model_name="driftwise-sentiment")
+    champion = aliased_version(tracking, "driftwise-sentiment", CHAMPION)
+    expected = (
+        rollout.challenger_version if rollout.status == "promoted" else rollout.champion_version
+    )
+    assert champion is not None and champion.version == expected
+    assert "Canary " in first.stdout and "The loop, end to end" in first.stdout
+    # the record of the challenger's decision carries the canary's evidence
+    records = [load_record(home / "decisions", p.stem) for p in (home / "decisions").glob("*.json")]
+    canary = [r for r in records if "canary" in r.sections]
+    assert len(canary) == 1 and canary[0].sections["canary"]["verdict"] == rollout.status
+    explained = subprocess.run(
+        [str(exe), "explain", canary[0].record_id[:12]],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert explained.returncode == 0, explained.stdout[-2000:] + explained.stderr[-2000:]
+    assert "canary timeline" in explained.stdout and "section promotion" in explained.stdout
+    assert json.loads((home / "serving" / "state.json").read_text())["champion"]
 
-    second = subprocess.run(  # --no-serve: serving is checked by test_own_data's run
-        [str(exe), "run", "--no-serve"],
+    second = subprocess.run(  # --no-serve: the service is stopped at the end
+        [str(exe), "run", "--no-serve", "--port", port],
         cwd=REPO,
         env=env,
         capture_output=True,
