@@ -23,7 +23,13 @@ from pydantic import BaseModel, Field
 
 from evaluation.rollout.evidence import StageEvidence, Thresholds, champion_thresholds, collect
 from evaluation.rollout.policy import RolloutPolicy, Stage
-from evaluation.rollout.sequential import CountTest, carry_forward, count_test, rate_test
+from evaluation.rollout.sequential import (
+    CountTest,
+    boundary_share,
+    carry_forward,
+    count_test,
+    rate_test,
+)
 
 Verdict = Literal["hold", "advance", "promote", "rollback"]
 Status = Literal["running", "promoting", "promoted", "rolled_back"]
@@ -162,7 +168,7 @@ def _tests(state: RolloutState, ev: StageEvidence) -> list[CountTest]:
             )
         for name, pair in (("unsure", pe.unsure), ("slow", pe.slow), ("wrong", pe.wrong)):
             tests.append(count_test(name, pair, 0.5, alpha, carried(name)))
-        return tests
+        return tests + _non_inferiority(state, pe.wrong, pe.unsure, 0.5)
     if ch.requests:
         tests.append(
             rate_test(
@@ -180,7 +186,37 @@ def _tests(state: RolloutState, ev: StageEvidence) -> list[CountTest]:
             count_test("unsure", (c.unsure, ch.unsure), w, alpha, carried("unsure")),
             count_test("wrong", (c.wrong, ch.wrong), w, alpha, carried("wrong")),
         ]
+        tests += _non_inferiority(state, (c.wrong, ch.wrong), (c.unsure, ch.unsure), w)
     return tests
+
+
+def _non_inferiority(
+    state: RolloutState, wrong: tuple[int, int], unsure: tuple[int, int], share: float
+) -> list[CountTest]:
+    """Tests that the challenger's wrong (and unsure) events stay below the share they would
+    have at (1 + margin) x the champion's rate - evidence *for* promotion, at alpha each."""
+    p = state.policy
+    boundary = boundary_share(share, p.non_inferiority_margin)
+    return [
+        count_test(name, counts, boundary, p.alpha, state.carried.get(name, 0.0), side="below")
+        for name, counts in (("wrong_ni", wrong), ("unsure_ni", unsure))
+    ]
+
+
+def _shown_not_worse(state: RolloutState, ev: StageEvidence, tests: list[CountTest]) -> str | None:
+    """None when the challenger is shown not worse than the margin on the quality signal
+    (wrong answers where feedback labels exist, else unsure answers); else why not yet."""
+    live = state.current.mode == "canary"
+    labelled = ev.challenger.labelled if live else ev.paired.labelled
+    name = "wrong_ni" if labelled else "unsure_ni"
+    test = next((t for t in tests if t.name == name), None)
+    if test is not None and test.shown_below:
+        return None
+    e = test.e_value if test is not None else 1.0
+    return (
+        f"not yet shown not worse: {name.removesuffix('_ni')} events e-value {e:.3g} < "
+        f"{1 / state.policy.alpha:.0f} (margin {state.policy.non_inferiority_margin:.0%})"
+    )
 
 
 def _misconfigured(
@@ -232,7 +268,11 @@ def decide(state: RolloutState, ev: StageEvidence, service: ServiceView, now: fl
     elapsed = now - state.stage_started_at
     problems = _misconfigured(state, ev, service, now)
     tests = _tests(state, ev)
-    worse = [t for t in tests if (t.rejected if t.name == "traffic_split" else t.challenger_worse)]
+    worse = [
+        t
+        for t in tests
+        if t.name in TESTS and (t.rejected if t.name == "traffic_split" else t.challenger_worse)
+    ]
     live = stage.mode == "canary"
     samples = ev.challenger.requests if live else ev.paired.pairs
     if elapsed > p.max_silence_s and samples == 0 and ev.champion.requests >= 20:
@@ -272,6 +312,16 @@ def decide(state: RolloutState, ev: StageEvidence, service: ServiceView, now: fl
         last = state.stage == len(p.stages) - 1
         verdict = "promote" if last else "advance"
         reasons = [f"stage {stage.name}: {samples} samples over {elapsed:.0f}s, no test rejected"]
+        full_next = not last and p.stages[state.stage + 1].weight == 1.0
+        comparing = stage.mode == "shadow" or stage.weight < 1.0
+        if comparing and (full_next or last):  # the last look with a comparison arm
+            missing = _shown_not_worse(state, ev, tests)
+            if missing is not None and elapsed >= p.max_stage_s:
+                verdict, reasons = "rollback", [f"{missing} within max_stage_s"]
+            elif missing is not None:
+                verdict, reasons = "hold", [missing]
+            else:
+                reasons.append("shown not worse than the margin")
     after = state.model_copy()
     after.status = {"rollback": "rolled_back", "promote": "promoting"}.get(verdict, "running")  # type: ignore[assignment]
     if verdict == "advance":
@@ -323,6 +373,7 @@ def apply(
                 t["log_e"],
                 t["carried_log_e"],
                 1.0,
+                t["side"],
             )
             new.carried[name] = carry_forward(test)
         new.stage += 1

@@ -59,6 +59,13 @@ class RolloutPolicy(BaseModel):
         120.0, gt=0, description="Challenger silent this long while the champion serves: broken."
     )
     max_clock_skew_s: float = Field(30.0, ge=0, description="Log timestamps this far ahead: skew.")
+    non_inferiority_margin: float = Field(
+        0.5,
+        gt=0,
+        description="Before the challenger takes all traffic, its rate of wrong answers "
+        "(with feedback; else unsure answers) must be shown at most (1 + margin) x the "
+        "champion's - evidence of safety, not just no evidence of harm.",
+    )
 
     @model_validator(mode="after")
     def _stages(self) -> "RolloutPolicy":
@@ -80,6 +87,8 @@ class RolloutPolicy(BaseModel):
             raise ValueError(f"canary weights must grow stage by stage, got {weights}")
         if not live or live[-1].weight != 1.0:
             raise ValueError("the last stage must send 100% of traffic to the challenger")
+        if all(s.mode == "canary" and s.weight == 1.0 for s in self.stages):
+            raise ValueError("a rollout needs a stage that compares (shadow or weight < 1)")
         return self
 
     def tests_per_stage(self) -> int:

@@ -35,6 +35,9 @@ class CountTest:
     log_e: float  # this stage's log e-value
     carried_log_e: float  # product (sum of logs) of earlier stages' e-values
     alpha: float
+    # "above": evidence that the challenger gets *more* events than `null_share` (harm);
+    # "below": evidence that it gets fewer than a boundary share (non-inferiority).
+    side: str = "above"
 
     @property
     def e_value(self) -> float:
@@ -55,6 +58,12 @@ class CountTest:
         share = self.observed_share
         return self.rejected and share is not None and share > self.null_share
 
+    @property
+    def shown_below(self) -> bool:
+        """Rejected, with fewer events on the challenger than the (boundary) null share."""
+        share = self.observed_share
+        return self.rejected and share is not None and share < self.null_share
+
     def to_dict(self) -> dict:
         return {
             "test": self.name,
@@ -67,6 +76,8 @@ class CountTest:
             "threshold": 1.0 / self.alpha,
             "rejected": self.rejected,
             "challenger_worse": self.challenger_worse,
+            "shown_below": self.shown_below,
+            "side": self.side,
         }
 
 
@@ -99,6 +110,7 @@ def count_test(
     null_share: float,
     alpha: float,
     carried_log_e: float = 0.0,
+    side: str = "above",
 ) -> CountTest:
     return CountTest(
         name=name,
@@ -107,7 +119,16 @@ def count_test(
         log_e=log_e_value(counts, null_share),
         carried_log_e=carried_log_e,
         alpha=alpha,
+        side=side,
     )
+
+
+def boundary_share(share: float, margin: float) -> float:
+    """The challenger's share of bad events if its rate were (1 + margin) x the champion's,
+    with `share` of the traffic (for paired discordant pairs use share 1/2: approximately
+    (1 + margin) / (2 + margin) when bad events are rare)."""
+    scaled = share * (1.0 + margin)
+    return scaled / (scaled + (1.0 - share))
 
 
 def rate_test(
@@ -120,9 +141,12 @@ def rate_test(
 
 
 def carry_forward(test: CountTest) -> float:
-    """What a finished stage passes on: its log e-value, but never evidence that the
-    challenger is *better* (an e-value capped at 1 is still an e-value, so the product stays
-    valid; without the cap a clearly better stage would make a later noisy one look worse)."""
+    """What a finished stage passes on: its log e-value, but only evidence on the test's own
+    side (an e-value capped at 1 is still an e-value, so the product stays valid; without
+    the cap a clearly better stage would make a later noisy one look worse)."""
     share = test.observed_share
-    worse_side = share is not None and share > test.null_share
-    return test.carried_log_e + (test.log_e if worse_side else min(test.log_e, 0.0))
+    if test.side == "above":
+        evidence_side = share is not None and share > test.null_share
+    else:
+        evidence_side = share is not None and share < test.null_share
+    return test.carried_log_e + (test.log_e if evidence_side else min(test.log_e, 0.0))

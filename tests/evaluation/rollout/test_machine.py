@@ -12,7 +12,9 @@ from evaluation.rollout.machine import RolloutState, ServiceView, start, tick
 from evaluation.rollout.policy import RolloutPolicy, Stage
 from tests.evaluation.rollout.sim import Model, traffic
 
-FAST = dict(bake_s=10, min_requests=150, max_silence_s=60, max_stage_s=600)
+FAST = dict(
+    bake_s=10, min_requests=150, max_silence_s=60, max_stage_s=600, non_inferiority_margin=1.0
+)
 
 
 def _view(state: RolloutState, **override) -> ServiceView:
@@ -27,14 +29,18 @@ def _view(state: RolloutState, **override) -> ServiceView:
     return ServiceView(**{**base, **override})
 
 
-def _play(state, champion, challenger, seed=0, per_tick=100, ticks=60, seconds_per_tick=None):
+def _play(
+    state, champion, challenger, seed=0, per_tick=100, ticks=60, seconds_per_tick=None, feedback=0.5
+):
     """Tick until the rollout ends; returns (state, decisions, challenger exposure share)."""
     rng = np.random.default_rng(seed)
     preds, fb = pd.DataFrame(), pd.DataFrame()
     now, decisions, exposed, served = state.started_at, [], 0, 0
     for _ in range(ticks):
         mode, weight = state.routing()
-        p, f = traffic(rng, champion, challenger, mode, weight, per_tick, now)
+        p, f = traffic(
+            rng, champion, challenger, mode, weight, per_tick, now, feedback_share=feedback
+        )
         preds, fb = pd.concat([preds, p]), pd.concat([fb, f])
         exposed += int((p["arm"] == "challenger").sum())
         served += per_tick
@@ -54,6 +60,26 @@ def test_a_good_challenger_is_promoted_stage_by_stage():
     advanced = [e.stage for e in state.timeline if e.verdict in ("advance", "promote")]
     assert advanced == ["shadow", "5%", "25%", "50%", "100%"]
     assert state.thresholds is not None and state.thresholds["slow_ms"] > 0
+
+
+def test_a_moderately_worse_challenger_is_never_promoted():
+    """Accuracy 0.6 vs 0.8 - twice the wrong answers, beyond the 50% margin: over 5 seeds it
+    is never promoted (a harm test rejects, or non-inferiority is never shown in time)."""
+    policy = RolloutPolicy(**{**FAST, "non_inferiority_margin": 0.5, "max_stage_s": 200})
+    for seed in range(5):
+        state = start("m", "1", "2", now=0.0, policy=policy)
+        state, _, _ = _play(state, Model("1"), Model("2", accuracy=0.6), seed=seed, ticks=300)
+        assert state.status == "rolled_back", (seed, state.last_reasons)
+
+
+def test_without_feedback_unsure_answers_carry_the_non_inferiority_evidence():
+    """No feedback labels at all: the equal challenger is still promoted, on the evidence of
+    its unsure answers (the step into 100% says it was shown not worse)."""
+    state = start("m", "1", "2", now=0.0, policy=RolloutPolicy(**FAST))
+    state, decisions, _ = _play(state, Model("1"), Model("2"), ticks=200, feedback=0.0)
+    assert state.status == "promoting"
+    assert all("wrong" not in " ".join(d.reasons) for d in decisions)
+    assert any("shown not worse than the margin" in r for d in decisions for r in d.reasons)
 
 
 def test_a_mislabelling_challenger_is_rolled_back_in_shadow():
