@@ -172,6 +172,9 @@ def model_variants(
             **metadata,
             "threshold": "none (escalate all)" if policy.threshold is None else policy.threshold,
             "escalation_rate": policy.escalation_rate,
+            "kept_disagreement": "n/a"
+            if policy.kept_disagreement is None
+            else policy.kept_disagreement,
             "holdout_escalation_rate": policy.holdout_escalation_rate,
             "holdout_accuracy_gap": policy.holdout_accuracy_gap,
             "cascade_accuracy": policy.cascade_accuracy,
@@ -197,7 +200,7 @@ def candidate_bento(
     # The store lives in the runtime home unless BENTOML_HOME says otherwise (read at import).
     os.environ.setdefault("BENTOML_HOME", str(home.layout.root / "bentoml"))
     from bento.build import build_bento
-    from bento.store import CASCADE_KEY, VARIANT_KEY, import_version
+    from bento.store import CASCADE_KEY, KEPT_DISAGREEMENT_KEY, VARIANT_KEY, import_version
 
     cascade = model_variants.get("cascade") or {}
     threshold = cascade.get("threshold")
@@ -205,6 +208,8 @@ def candidate_bento(
     metadata: dict[str, Any] = {"decision_record": record_id}
     if threshold is not None:
         metadata[CASCADE_KEY] = threshold
+        if cascade.get("kept_disagreement") is not None:
+            metadata[KEPT_DISAGREEMENT_KEY] = cascade["kept_disagreement"]
     if model_variants.get("encoder_variant"):
         metadata[VARIANT_KEY] = model_variants["encoder_variant"]
     stored = import_version(

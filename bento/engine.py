@@ -7,9 +7,10 @@ worker (adaptive batching across requests happens there).
 """
 
 import asyncio
+import random
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,11 +35,61 @@ Scorer = Callable[[str, str, Sequence[str]], Awaitable[Scored]]
 
 @dataclass(frozen=True)
 class Cascade:
-    """Fast tier first; the accurate tier only where the fast tier's confidence < threshold."""
+    """Fast tier first; the accurate tier only where the fast tier's confidence < threshold.
+
+    Audit: a share `audit_rate` of the texts the fast tier keeps is also scored by the
+    accurate tier (the fast answer stands). Over the last `audit_window` audits, once
+    `min_audits` exist, a disagreement rate above `expected_disagreement` (measured on the
+    golden window the threshold was tuned on) + `tolerance` means the fast tier's confidence
+    no longer means what it did - typically a new domain where it is confidently wrong - and
+    the model falls back to its accurate tier (latched until the service restarts).
+    """
 
     threshold: float
     first: str = "fast"
     then: str = "accurate"
+    expected_disagreement: float | None = None
+    audit_rate: float = 0.05
+    tolerance: float = 0.10
+    audit_window: int = 200
+    min_audits: int = 50
+
+
+class CascadeAudit:
+    """One model's recent audits (did the kept fast answer differ from the accurate one?)."""
+
+    def __init__(self, cascade: Cascade, seed: int | None = None) -> None:
+        self.cascade = cascade
+        self.recent: deque[bool] = deque(maxlen=cascade.audit_window)
+        self.audits = 0
+        self.fallen_back = False
+        self._random = random.Random(seed)
+
+    @property
+    def bound(self) -> float:
+        return (self.cascade.expected_disagreement or 0.0) + self.cascade.tolerance
+
+    @property
+    def rate(self) -> float | None:
+        return sum(self.recent) / len(self.recent) if self.recent else None
+
+    def pick(self) -> bool:
+        return self._random.random() < self.cascade.audit_rate
+
+    def record(self, disagreed: bool) -> None:
+        self.recent.append(disagreed)
+        self.audits += 1
+        rate = self.rate
+        if len(self.recent) >= self.cascade.min_audits and rate is not None and rate > self.bound:
+            self.fallen_back = True
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "audits": self.audits,
+            "recent_disagreement": self.rate,
+            "bound": self.bound,
+            "fallen_back": self.fallen_back,
+        }
 
 
 @dataclass(frozen=True)
@@ -128,6 +179,7 @@ class Engine:
         sampler: LogSampler | None = None,
         price_per_core_hour: float = 0.05,
         log_texts: bool = True,
+        audit_seed: int | None = None,
     ) -> None:
         self.scorer = scorer
         self.cache = cache if cache is not None else PredictionCache()
@@ -137,6 +189,8 @@ class Engine:
         self.models: dict[Arm, ServedModel] = {}
         self.routing = Routing()
         self.recent = RecentRequests()
+        self.audits: dict[str, CascadeAudit] = {}  # model key -> its cascade audit
+        self.audit_seed = audit_seed
 
     def cost_units(self, cpu_seconds: float) -> float:
         """Cost of `cpu_seconds` of one core at the configured price (currency units)."""
@@ -165,9 +219,23 @@ class Engine:
             cpu_seconds=cpu,
         )
 
+    def audit_for(self, model: ServedModel) -> CascadeAudit | None:
+        if model.cascade is None:
+            return None
+        if model.key not in self.audits or self.audits[model.key].cascade != model.cascade:
+            self.audits[model.key] = CascadeAudit(model.cascade, self.audit_seed)
+        return self.audits[model.key]
+
+    def active_cascade(self, model: ServedModel) -> Cascade | None:
+        """The model's cascade, unless its audit made it fall back to the accurate tier."""
+        audit = self.audit_for(model)
+        return None if audit is None or audit.fallen_back else model.cascade
+
     async def predict_texts(self, model: ServedModel, texts: list[str]) -> list[TextOutcome]:
         """Per text: the cached answer, else the cascade (or the single tier) on the misses."""
-        cache_key = f"{model.key}|{model.policy}"
+        cascade = self.active_cascade(model)
+        policy = model.policy if cascade is not None else model.single_tier
+        cache_key = f"{model.key}|{policy}"
         out: list[TextOutcome | None] = []
         for text in texts:
             hit = self.cache.get(cache_key, text)
@@ -175,22 +243,30 @@ class Engine:
         misses = [i for i, o in enumerate(out) if o is None]
         if misses:
             miss_texts = [texts[i] for i in misses]
-            first = model.cascade.first if model.cascade else model.single_tier
+            first = cascade.first if cascade else model.single_tier
             scored = await self._score(model, first, miss_texts)
             fresh = [
                 self._outcome(model, p, first, False, float(c))
                 for p, c in zip(scored.probs, scored.cpu_seconds, strict=True)
             ]
-            if model.cascade is not None:
-                unsure = [j for j, o in enumerate(fresh) if o.confidence < model.cascade.threshold]
-                if unsure:
+            if cascade is not None:
+                audit = self.audit_for(model)
+                assert audit is not None
+                unsure = [j for j, o in enumerate(fresh) if o.confidence < cascade.threshold]
+                audited = [j for j in range(len(fresh)) if j not in set(unsure) and audit.pick()]
+                second_rows = unsure + audited
+                if second_rows:
                     second = await self._score(
-                        model, model.cascade.then, [miss_texts[j] for j in unsure]
+                        model, cascade.then, [miss_texts[j] for j in second_rows]
                     )
-                    for j, p, c in zip(unsure, second.probs, second.cpu_seconds, strict=True):
-                        fresh[j] = self._outcome(
-                            model, p, model.cascade.then, True, fresh[j].cpu_seconds + float(c)
-                        )
+                    for j, p, c in zip(second_rows, second.probs, second.cpu_seconds, strict=True):
+                        cpu = fresh[j].cpu_seconds + float(c)
+                        checked = self._outcome(model, p, cascade.then, True, cpu)
+                        if j in audited:  # the fast answer stands; the audit costs its CPU
+                            audit.record(checked.label != fresh[j].label)
+                            fresh[j] = TextOutcome(**{**vars(fresh[j]), "cpu_seconds": cpu})
+                        else:
+                            fresh[j] = checked
             for i, o in zip(misses, fresh, strict=True):
                 out[i] = o
                 self.cache.put(cache_key, texts[i], o)

@@ -11,7 +11,7 @@ Environment: DRIFTWISE_HOME (runtime home: state, logs), BENTOML_HOME (model sto
 DRIFTWISE_ADMIN_TOKEN (admin endpoints; unset = admin disabled), DRIFTWISE_LOG_RATE (uniform
 log sample share, default 0.1), DRIFTWISE_CACHE_ENTRIES (default 10000),
 DRIFTWISE_PRICE_PER_CORE_HOUR (cost units, default 0.05), DRIFTWISE_MAX_IN_FLIGHT (queue bound,
-default 256), DRIFTWISE_BATCHING (0 = off).
+default 256), DRIFTWISE_BATCHING (0 = off), DRIFTWISE_CASCADE_AUDIT_RATE (default 0.05).
 """
 
 import asyncio
@@ -46,7 +46,7 @@ from bento.schemas import (
     RoutingUpdate,
 )
 from bento.state import ServingState, read_state, write_state
-from bento.store import CASCADE_KEY, VARIANT_KEY, load_stored
+from bento.store import CASCADE_KEY, KEPT_DISAGREEMENT_KEY, VARIANT_KEY, load_stored
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,9 @@ WORKER_RETRIES = 2
 # ones are shed at once with 503 + Retry-After instead of queueing without limit. Sized for
 # 64+ concurrent clients (bench/serve_load.py sees no shedding at 64).
 MAX_IN_FLIGHT = int(os.environ.get("DRIFTWISE_MAX_IN_FLIGHT", "256"))
+# Share of the texts the cascade keeps on the fast tier that the accurate tier also scores
+# (the cascade audit, bento/engine.py): its CPU cost, and how fast a new domain is noticed.
+AUDIT_RATE = float(os.environ.get("DRIFTWISE_CASCADE_AUDIT_RATE", "0.05"))
 
 REQUESTS = bentoml.metrics.Counter(
     name="driftwise_requests_total",
@@ -107,6 +110,16 @@ LOG_DROPPED = bentoml.metrics.Counter(
 WORKER_RETRIED = bentoml.metrics.Counter(
     name="driftwise_worker_retries_total",
     documentation="Worker calls retried after a dropped pooled connection",
+)
+CASCADE_AUDIT = bentoml.metrics.Gauge(
+    name="driftwise_cascade_audit_disagreement",
+    documentation="Recent share of audited fast-tier answers the accurate tier disagreed with",
+    labelnames=["model_version"],
+)
+CASCADE_FALLBACK = bentoml.metrics.Gauge(
+    name="driftwise_cascade_fallback",
+    documentation="1 when the cascade audit made the model fall back to its accurate tier",
+    labelnames=["model_version"],
 )
 BATCH_SIZE = bentoml.metrics.Histogram(
     name="driftwise_worker_batch_texts",
@@ -185,6 +198,7 @@ class ModelWorker:
             "labels": stored.labels,
             "tiers": sorted(tiers),
             "cascade_threshold": stored.metadata.get(CASCADE_KEY),
+            "cascade_kept_disagreement": stored.metadata.get(KEPT_DISAGREEMENT_KEY),
             "encoder_variant": stored.metadata.get(VARIANT_KEY) or "torch-fp32",
         }
 
@@ -282,7 +296,13 @@ class Driftwise:
             version=str(info["version"]),
             labels=list(info["labels"]),
             tiers=list(info["tiers"]),
-            cascade=Cascade(float(threshold)) if threshold is not None and has_both else None,
+            cascade=Cascade(
+                float(threshold),
+                expected_disagreement=info.get("cascade_kept_disagreement"),
+                audit_rate=AUDIT_RATE,
+            )
+            if threshold is not None and has_both
+            else None,
         )
         self._tags[model.key] = info["tag"]
         return model
@@ -383,6 +403,11 @@ class Driftwise:
 
     def _observe(self, response: ClassifyResponse, seconds: float) -> None:
         arm, version = response.arm, response.model_version
+        model = self.engine.models.get(arm)  # type: ignore[call-overload]
+        audit = self.engine.audits.get(model.key) if model is not None else None
+        if audit is not None and audit.rate is not None:
+            CASCADE_AUDIT.labels(model_version=version).set(audit.rate)
+            CASCADE_FALLBACK.labels(model_version=version).set(int(audit.fallen_back))
         REQUESTS.labels(arm=arm, model_version=version, outcome="ok").inc()
         LATENCY.labels(arm=arm, model_version=version).observe(seconds)
         for p in response.predictions:
@@ -426,6 +451,11 @@ class Driftwise:
             "models": {
                 arm: {"name": m.name, "version": m.version, "tiers": m.tiers, "policy": m.policy}
                 for arm, m in self.engine.models.items()
+            },
+            "cascade_audit": {
+                arm: self.engine.audits[m.key].status()
+                for arm, m in self.engine.models.items()
+                if m.key in self.engine.audits
             },
             "cache": {
                 "entries": len(self.engine.cache),

@@ -20,6 +20,8 @@ from models.tracking import TrackingConfig, client_for
 
 CASCADE_KEY = "cascade_threshold"  # store metadata: the tuned cascade threshold, if any
 VARIANT_KEY = "encoder_variant"  # store metadata: the accurate tier's runtime (fp32 if absent)
+# store metadata: tier disagreement on the texts the cascade keeps fast, on the golden window
+KEPT_DISAGREEMENT_KEY = "cascade_kept_disagreement"
 _UNSAFE = re.compile(r"[^a-z0-9_.-]+")
 
 

@@ -5,9 +5,11 @@ confidence) with the fewest escalations.
 The threshold is chosen on the golden rows with a statistical margin (`_choose`) and
 would still look better there than anywhere else, so the policy also carries a two-fold
 estimate: tuned on one half, measured on the other (both ways, averaged) - the numbers to
-expect in domain. Out of domain the fast tier's confidence means less, which is why serving
-watches the escalation rate on live traffic and the policy says which window it was tuned
-on.
+expect in domain. Out of domain the fast tier's confidence means less (it can be confidently
+wrong, so the escalation rate alone does not show it): serving audits a sample of the texts
+the fast tier keeps against the accurate tier and falls back to the accurate tier when they
+disagree more than `kept_disagreement` - measured here, on the window the policy carries -
+allows (bento/engine.py, `CascadeAudit`).
 """
 
 from dataclasses import asdict, dataclass
@@ -33,6 +35,9 @@ class CascadePolicy:
     tolerance: float
     rows: int
     window: str  # what it was tuned on, e.g. "golden/trec/v1"
+    # Of the rows the fast tier keeps (confidence >= threshold), the share where the two
+    # tiers' labels differ: what serving's audit expects to see in domain (None: unknown).
+    kept_disagreement: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +78,7 @@ def tune_cascade(
     window: str,
     tolerance: float = 0.01,
     seed: int = 0,
+    tiers_disagree: np.ndarray | None = None,
 ) -> CascadePolicy:
     """The fewest-escalation threshold on row-aligned golden predictions of both tiers whose
     accuracy loss against the accurate tier is <= `tolerance` (default 1 point, the runtime
@@ -88,6 +94,11 @@ def tune_cascade(
     rate, accuracy = _apply(threshold, conf, fast_ok, acc_ok)
     order = np.random.default_rng(seed).permutation(len(conf))
     halves = (order[: len(conf) // 2], order[len(conf) // 2 :])
+    kept_disagreement = None
+    if tiers_disagree is not None:
+        kept = np.ones_like(conf, dtype=bool) if threshold is None else conf >= threshold
+        differ = np.asarray(tiers_disagree, dtype=bool)
+        kept_disagreement = float(differ[kept].mean()) if kept.any() else 0.0
     rates, gaps = [], []
     for tune, test in (halves, halves[::-1]):
         t = _choose(conf[tune], fast_ok[tune], acc_ok[tune], tolerance)
@@ -105,6 +116,7 @@ def tune_cascade(
         tolerance=tolerance,
         rows=len(conf),
         window=window,
+        kept_disagreement=kept_disagreement,
     )
 
 
@@ -119,6 +131,11 @@ def tune_from_predictions(
     fast_labels = np.asarray(fast.labels)[order]
     fast_conf = fast.probs.max(axis=1)[order]
     truth = np.asarray(y_true)
+    accurate_labels = np.asarray(accurate.labels)
     return tune_cascade(
-        fast_conf, fast_labels == truth, np.asarray(accurate.labels) == truth, window
+        fast_conf,
+        fast_labels == truth,
+        accurate_labels == truth,
+        window,
+        tiers_disagree=fast_labels != accurate_labels,
     )

@@ -104,7 +104,7 @@ def test_cascade_escalates_exactly_the_unsure_texts(engine, served):
     texts = served.questions["text"].head(40).tolist()
     fast = scorer.predictors["driftwise-trec:v1"]["fast"].predict_proba(texts).max(axis=1)
     threshold = float(np.median(fast))
-    eng.models["champion"] = _model(served, "1", Cascade(threshold))
+    eng.models["champion"] = _model(served, "1", Cascade(threshold, audit_rate=0.0))
     out = run(eng.classify(ClassifyRequest(texts=texts), "r")).response.predictions
     assert [p.escalated for p in out] == [bool(c < threshold) for c in fast]
     assert {p.tier for p in out if p.escalated} == {"accurate"}
@@ -208,3 +208,33 @@ def test_a_failing_arm_is_logged_and_a_failing_shadow_never_fails_the_request(se
     assert failure.value.arm == "challenger"
     assert [r["request_id"] for r in failure.value.records] == ["c1-0", "c1-1", "c1-2"]
     assert all(r["model_version"] == "2" and "latency_ms" in r for r in failure.value.records)
+
+
+def test_cascade_audit_falls_back_to_the_accurate_tier_when_the_tiers_disagree(served):
+    """Every kept text audited (rate 1) against an expected disagreement of 0 + 5%: the TREC
+    fast and accurate tiers disagree on more than that, so after 20 audits the model falls
+    back and the accurate tier answers everything; with a realistic expectation (the
+    measured rate itself) it keeps cascading."""
+    texts = served.questions["text"].head(120).tolist()
+    scorer = LocalScorer(served.tags)
+    fast = scorer.predictors["driftwise-trec:v1"]["fast"].predict_proba(texts).argmax(axis=1)
+    accurate = scorer.predictors["driftwise-trec:v1"]["accurate"].predict_proba(texts).argmax(1)
+    disagreement = float((fast != accurate).mean())
+    assert disagreement > 0.05  # the premise: two different models
+
+    strict = Cascade(0.0, expected_disagreement=0.0, audit_rate=1.0, tolerance=0.05, min_audits=20)
+    eng = Engine(scorer, cache=PredictionCache(0), audit_seed=0)
+    eng.models = {"champion": _model(served, "1", strict)}
+    for i, text in enumerate(texts[:60]):
+        run(eng.classify(ClassifyRequest(texts=[text]), f"a{i}"))
+    audit = eng.audits["driftwise-trec:v1"]
+    assert audit.fallen_back and audit.audits >= 20
+    after = run(eng.classify(ClassifyRequest(texts=texts[60:70]), "after")).response
+    assert {p.tier for p in after.predictions} == {"accurate"}
+
+    relaxed = Cascade(0.0, expected_disagreement=disagreement, audit_rate=1.0, tolerance=0.15)
+    eng = Engine(LocalScorer(served.tags), cache=PredictionCache(0), audit_seed=0)
+    eng.models = {"champion": _model(served, "1", relaxed)}
+    out = [run(eng.classify(ClassifyRequest(texts=[t]), f"b{i}")) for i, t in enumerate(texts)]
+    assert not eng.audits["driftwise-trec:v1"].fallen_back
+    assert {p.tier for o in out for p in o.response.predictions} == {"fast"}

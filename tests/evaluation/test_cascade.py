@@ -62,3 +62,12 @@ def test_holdout_estimate_on_a_realistic_mix_and_bad_inputs():
         tune_cascade(conf[:3], fast_ok[:3], acc_ok[:3], "w")
     with pytest.raises(ValueError):
         tune_cascade(conf, fast_ok[:10], acc_ok, "w")
+
+
+def test_kept_disagreement_is_measured_on_the_rows_the_fast_tier_keeps():
+    """Four rows kept (confidence >= the chosen 0.0 threshold: all), tiers differ on one."""
+    conf = np.array([0.9, 0.8, 0.95, 0.7])
+    ok = np.array([True, True, True, True])
+    policy = tune_cascade(conf, ok, ok, "w", tiers_disagree=np.array([0, 1, 0, 0], bool))
+    assert policy.threshold == 0.0 and policy.kept_disagreement == 0.25
+    assert tune_cascade(conf, ok, ok, "w").kept_disagreement is None
