@@ -44,6 +44,12 @@ class DriftCheckConfig(dg.Config):
         1, ge=1, le=4, description="Signals that must drift for a verdict."
     )
     seed: int = 0
+    encoder_variant: str = Field(
+        "torch-fp32",
+        description="MiniLM runtime of the embedding signal (models/encoder_runtime.py). "
+        "torch-fp32 reuses training's embeddings of the reference rows; onnx-int8 embeds "
+        "new texts ~3x faster into its own cache namespace.",
+    )
 
     def to_drift_config(self) -> DriftConfig:
         # The launchpad exposes these four knobs; every other statistic keeps its default.
@@ -70,7 +76,13 @@ def _check(
     home: RuntimeHomeResource,
     name: str,
 ) -> tuple[dict[str, Any], Path | None]:
-    embed = cached_embedder(home.layout.cache / "embeddings")
+    from models.encoder_runtime import VARIANTS
+
+    if config.encoder_variant not in VARIANTS:
+        raise ValueError(
+            f"encoder_variant {config.encoder_variant!r} is not one of {list(VARIANTS)}"
+        )
+    embed = cached_embedder(home.layout.cache / "embeddings", variant=config.encoder_variant)
     out_dir = home.root / REPORT_DIR
     return run_drift_check(current, reference, config.to_drift_config(), embed, out_dir, name)
 

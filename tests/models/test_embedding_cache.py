@@ -67,3 +67,24 @@ def test_session_cache_holds_real_minilm_embeddings(embedding_cache_dir, small_s
     vectors = cache.lookup(small_snapshot["row_id"].tolist()[:50])
     assert vectors.shape == (50, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+
+
+def test_a_faster_runtime_has_its_own_namespace_and_close_vectors(
+    embedding_cache_dir, small_snapshot, tmp_path: Path
+):
+    """cached_embedder(variant="onnx-int8") (what DriftCheckConfig.encoder_variant selects):
+    real ONNX int8 MiniLM, its own cache folder beside torch fp32's, vectors within cosine
+    0.95 of the fp32 ones the session cache holds for the same rows."""
+    import shutil
+
+    from models.embedding_cache import cache_key, cached_embedder
+
+    root = tmp_path / "cache" / "embeddings"
+    shutil.copytree(embedding_cache_dir, root)
+    texts = small_snapshot["text"].tolist()[:40]
+    fp32 = cached_embedder(root)(texts)
+    int8 = cached_embedder(root, variant="onnx-int8")(texts)
+    assert (root / cache_key(128, "onnx-int8")).is_dir()
+    assert cache_key(128) == minilm_cache_key(128)  # fp32 shares training's namespace
+    cosine = (fp32 * int8).sum(axis=1) / np.linalg.norm(int8, axis=1)
+    assert cosine.min() > 0.95 and cosine.mean() > 0.98
