@@ -92,20 +92,21 @@ def _z_fires(decision_tests: list[dict], alpha: float) -> bool:
 
 def part_b(rollouts: int) -> None:
     policy = RolloutPolicy(bake_s=10, min_requests=150, max_silence_s=60, max_stage_s=600)
+    # default non-inferiority margin (0.5): a 2x error rate must not be shown 'not worse'
     alpha_each = policy.alpha / len(TESTS)
     print(
         f"\nB. whole rollouts (shadow, 5%, 25%, 50%, 100%; >= {policy.min_requests} samples "
         f"and {policy.bake_s:.0f}s per stage; alpha {policy.alpha} per rollout)"
     )
     print(
-        f"{'challenger':>22} {'rollouts':>8} {'ours: rolled back':>18} "
+        f"{'challenger':>22} {'rollouts':>8} {'ours: promoted':>15} {'rolled back':>12} "
         f"{'z-test per tick would':>22} {'exposed share (median)':>23} {'requests':>9}"
     )
     for label, challenger in (
         ("equal (acc 0.8)", Model("2")),
         ("worse (acc 0.6)", Model("2", accuracy=0.6)),
     ):
-        ours = naive = 0
+        ours = naive = promoted = 0
         exposure, served = [], []
         for r in range(rollouts):
             rng = np.random.default_rng(1000 + r)
@@ -133,11 +134,13 @@ def part_b(rollouts: int) -> None:
                 if not state.active:
                     break
             ours += state.status == "rolled_back"
+            promoted += state.status == "promoting"
             naive += fired
             exposure.append(n_ch / n_all)
             served.append(n_all)
         print(
-            f"{label:>22} {rollouts:>8} {ours / rollouts:>18.3f} {naive / rollouts:>22.3f} "
+            f"{label:>22} {rollouts:>8} {promoted / rollouts:>15.3f} {ours / rollouts:>12.3f} "
+            f"{naive / rollouts:>22.3f} "
             f"{np.median(exposure):>23.3f} {int(np.median(served)):>9}"
         )
 
