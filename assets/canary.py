@@ -188,6 +188,9 @@ def canary_result(
             raise RuntimeError(f"rollout {config.rollout_id} is not the current rollout")
         if state.status == "running":
             raise RuntimeError(f"rollout {state.rollout_id} is still running")
+        if state.recorded:  # finished already (the CLI's promote and the sensor's run race)
+            context.log.info("rollout %s was already finished and recorded", state.rollout_id)
+            return dg.Output(summary(state), metadata={"verdict": state.status, "repeat": True})
         if state.status == "promoting":
             move = promote_alias(mlflow.config(), state.model_name, state.challenger_version)
             client = serving.client()

@@ -299,6 +299,7 @@ class Engine:
                 "cost_units": self.cost_units(o.cpu_seconds),
                 "sampling_weight": weight,
                 "text_sha256": row_id(text),
+                **self._routing_fields(),
             }
             if self.log_texts:
                 record["text"] = text
@@ -318,9 +319,18 @@ class Engine:
                 "error": type(exc).__name__,
                 "sampling_weight": 1.0,
                 "text_sha256": row_id(text),
+                **self._routing_fields(),
             }
             for i, text in enumerate(texts)
         ]
+
+    def _routing_fields(self) -> dict[str, Any]:
+        """The split in force when the request was routed: the canary counts a stage's
+        traffic by it, so requests routed under the previous stage never leak into it."""
+        return {
+            "routing_mode": self.routing.mode,
+            "routing_weight": self.routing.challenger_weight,
+        }
 
     @property
     def rolling_out(self) -> bool:
@@ -439,9 +449,12 @@ async def _timed(coro: Awaitable[list[TextOutcome]]) -> tuple[list[TextOutcome],
 
 
 def _stamp(records: list[dict[str, Any]], seconds: float) -> None:
-    """The request's latency on each of its records (what the canary's latency test reads)."""
+    """The request's latency and completion time on each of its records (stamped here, not
+    when the background writer gets to them)."""
+    now = time.time()
     for record in records:
         record["latency_ms"] = round(seconds * 1000.0, 3)
+        record["timestamp"] = now
 
 
 def _as_cached(o: TextOutcome) -> TextOutcome:

@@ -78,10 +78,21 @@ def _col(frame: pd.DataFrame, name: str, default: object = None) -> pd.Series:
     return pd.Series([default] * len(frame), index=frame.index, dtype=object)
 
 
-def _prepare(predictions: pd.DataFrame, since: float) -> pd.DataFrame:
+def _prepare(
+    predictions: pd.DataFrame, since: float, routing: tuple[str, float] | None = None
+) -> pd.DataFrame:
+    """Records stamped at or after `since`; with `routing`, only those routed under that
+    (mode, weight) - records without the fields (older services) are kept."""
     if predictions.empty or "timestamp" not in predictions.columns:
         return pd.DataFrame(columns=["timestamp", "request_id", "arm", "model_version"])
     frame = predictions[pd.to_numeric(predictions["timestamp"], errors="coerce") >= since].copy()
+    if routing is not None and {"routing_mode", "routing_weight"} <= set(frame.columns):
+        mode, weight = routing
+        unknown = frame["routing_mode"].isna()
+        same = (frame["routing_mode"] == mode) & np.isclose(
+            pd.to_numeric(frame["routing_weight"], errors="coerce").fillna(-1.0), weight
+        )
+        frame = frame[unknown | same]
     frame["model_version"] = _col(frame, "model_version").astype(str)
     frame["error"] = _col(frame, "error").where(_col(frame, "error").notna(), None)
     frame["confidence"] = pd.to_numeric(_col(frame, "confidence"), errors="coerce")
@@ -173,9 +184,11 @@ def collect(
     champion_version: str,
     challenger_version: str,
     thresholds: Thresholds | None,
+    routing: tuple[str, float] | None = None,
 ) -> StageEvidence:
-    """The evidence of records stamped at or after `since` for this champion/challenger pair."""
-    frame = _prepare(predictions, since)
+    """The evidence of records stamped at or after `since` for this champion/challenger pair
+    (and, given `routing`, routed under the stage's split)."""
+    frame = _prepare(predictions, since, routing)
     truth = _feedback_labels(feedback, since)
     arm, version = frame.get("arm", pd.Series(dtype=object)), frame["model_version"]
     champion = frame[(arm == "champion") & (version == champion_version)]

@@ -322,16 +322,19 @@ def decide(state: RolloutState, ev: StageEvidence, service: ServiceView, now: fl
                 verdict, reasons = "hold", [missing]
             else:
                 reasons.append("shown not worse than the margin")
-    after = state.model_copy()
-    after.status = {"rollback": "rolled_back", "promote": "promoting"}.get(verdict, "running")  # type: ignore[assignment]
-    if verdict == "advance":
-        after.stage += 1
+    if verdict == "rollback":
+        routing: tuple[str, float] = ("off", 0.0)
+    elif verdict == "advance":
+        following = p.stages[state.stage + 1]
+        routing = (following.mode, following.weight)
+    else:  # hold, or promote: the split stays until the finish job serves the new champion
+        routing = (stage.mode, stage.weight)
     return Decision(
         verdict=verdict,
         reasons=reasons,
         tests=[t.to_dict() for t in tests],
         evidence=ev.to_dict(),
-        routing=after.routing() if verdict != "promote" else ("canary", 1.0),
+        routing=routing,
     )
 
 
@@ -414,6 +417,7 @@ def tick(
         state.champion_version,
         state.challenger_version,
         thresholds,
+        routing=(state.current.mode, state.current.weight),
     )
     decision = decide(state, ev, service, now)
     return apply(state, decision, ev, service, now), decision

@@ -90,7 +90,3 @@ class RolloutPolicy(BaseModel):
         if all(s.mode == "canary" and s.weight == 1.0 for s in self.stages):
             raise ValueError("a rollout needs a stage that compares (shadow or weight < 1)")
         return self
-
-    def tests_per_stage(self) -> int:
-        """How many tests share alpha (Bonferroni): the most any stage runs."""
-        return 5  # errors, slow, unsure, wrong (feedback), plus one bar test (see machine.py)

@@ -7,7 +7,6 @@ be overwritten by a tick that read the state before it. A finished rollout is al
 guessed at) and reported, so the caller can roll back to the champion.
 """
 
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -86,7 +85,3 @@ def summary(state: RolloutState) -> dict:
         "ended_at": state.ended_at,
         "timeline_entries": len(state.timeline),
     }
-
-
-def dumps(obj: object) -> str:
-    return json.dumps(obj, indent=2, default=str)

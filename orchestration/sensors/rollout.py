@@ -65,7 +65,8 @@ def rollout_tick(home: Path, serving: ServingResource, now: float | None = None)
         if not state.applied and client is not None:
             try:  # resume an advance a crash interrupted
                 client.set_routing(*state.routing())
-                state = state.model_copy(update={"applied": True})
+                # the stage's evidence starts once its split is live
+                state = state.model_copy(update={"applied": True, "stage_started_at": time.time()})
                 write_rollout(home, state)
             except AdminError as exc:
                 log.warning("could not re-apply the routing: %s", exc)
@@ -85,7 +86,9 @@ def rollout_tick(home: Path, serving: ServingResource, now: float | None = None)
                 if client is None:
                     raise AdminError(0, "no server")
                 client.set_routing(*new.routing())
-                new = new.model_copy(update={"applied": True})
+                # The stage's clock starts when its split is live, not when the tick began
+                # (reading the logs takes a while, with the old split still routing).
+                new = new.model_copy(update={"applied": True, "stage_started_at": time.time()})
                 write_rollout(home, new)
             except AdminError as exc:  # the next tick re-applies, or rolls back if it can't
                 log.warning("stage %s not applied yet: %s", new.current.name, exc)

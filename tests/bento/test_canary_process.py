@@ -105,6 +105,22 @@ def _until_done(home: Path, serving: ServingResource, url: str, rows, per_tick: 
     return answers, results
 
 
+def _three_stages() -> RolloutPolicy:
+    """shadow -> 50% -> 100% with test-sized clocks; margin 1.0 so that two equal models
+    are shown not worse within a few ticks."""
+    return RolloutPolicy(
+        stages=[
+            Stage(name="shadow", mode="shadow", weight=0.0),
+            Stage(name="50%", mode="canary", weight=0.5),
+            Stage(name="100%", mode="canary", weight=1.0),
+        ],
+        bake_s=1,
+        min_requests=40,
+        max_silence_s=600,
+        non_inferiority_margin=1.0,
+    )
+
+
 def _daemon_phase(home: Path, client, served, url: str, rows) -> None:  # type: ignore[no-untyped-def]
     import os
     import signal
@@ -116,17 +132,7 @@ def _daemon_phase(home: Path, client, served, url: str, rows) -> None:  # type: 
     from orchestration.cli.replay import Replay
 
     dagster_home = ensure_dagster_home(home / "dagster")
-    policy = RolloutPolicy(
-        stages=[
-            Stage(name="shadow", mode="shadow", weight=0.0),
-            Stage(name="50%", mode="canary", weight=0.5),
-            Stage(name="100%", mode="canary", weight=1.0),
-        ],
-        bake_s=1,
-        min_requests=40,
-        max_silence_s=600,
-        non_inferiority_margin=1.0,  # equal models: shown not worse within a few ticks
-    )
+    policy = _three_stages()
     champion = client.roles()["champion_version"]
     state = begin_rollout(home, client, served.name, champion, "1", policy)
     replay = Replay(url, rows, threads=4).start()
@@ -220,17 +226,7 @@ def test_canary_rolls_back_a_bad_challenger_and_promotes_a_good_one(served, monk
 
         # 2. a good challenger: shadow -> 50% -> 100% -> promote, service killed mid-way
         good = _register_again(served, "1")
-        good_policy = RolloutPolicy(
-            stages=[
-                Stage(name="shadow", mode="shadow", weight=0.0),
-                Stage(name="50%", mode="canary", weight=0.5),
-                Stage(name="100%", mode="canary", weight=1.0),
-            ],
-            bake_s=1,
-            min_requests=40,
-            max_silence_s=600,
-            non_inferiority_margin=1.0,  # equal models: shown not worse in a few ticks
-        )
+        good_policy = _three_stages()
         begin_rollout(home, client, served.name, "1", good, good_policy)
         _replay(url, rows, 80, seed=1000)
         first = rollout_tick(home, serving)
