@@ -21,7 +21,8 @@ def timeline_plot(state: RolloutState, path: Path) -> Path:
     t0 = state.started_at
     xs = [(e.at - t0) for e in entries]
     fig, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
-    axes[0].step(xs, [e.weight for e in entries], where="post", color="black")
+    # each entry carries the stage it judged: its share held up to the entry (where="pre")
+    axes[0].step(xs, [e.weight for e in entries], where="pre", color="black")
     axes[0].set_ylabel("challenger share")
     axes[0].set_ylim(-0.05, 1.05)
     for arm, color in (("champion", "tab:blue"), ("challenger", "tab:orange")):

@@ -245,12 +245,21 @@ def _canary_table(state: Any) -> Table:
     return table
 
 
-def _summary_table(instance: dg.DagsterInstance, rollout: Any, replay: Any, timings: dict) -> Table:
-    champion = _metadata(instance, "champion_model") or {}
+def _summary_table(settings: DriftwiseSettings, rollout: Any, replay: Any, timings: dict) -> Table:
+    from models.model_registry import CHAMPION, PREVIOUS, aliased_version
+    from orchestration.cli.serve import tracking_config
+
+    tracking = tracking_config(settings)
+    name = tracking.registered_model_name
+    champion, previous = (aliased_version(tracking, name, a) for a in (CHAMPION, PREVIOUS))
     table = Table(title="The loop, end to end")
     table.add_column("what")
     table.add_column("value", overflow="fold")
-    table.add_row("champion (MLflow alias)", str(champion.get("champion", "-")))
+    table.add_row(
+        "champion (MLflow alias)",
+        f"{name} v{champion.version if champion else '-'} "
+        f"(previous v{previous.version if previous else '-'})",
+    )
     if rollout is not None:
         table.add_row(
             "canary", f"{rollout.rollout_id}: {rollout.status} ({'; '.join(rollout.last_reasons)})"
@@ -346,7 +355,7 @@ def run_main_loop(
     if rollout is not None:
         console.print(_canary_table(rollout))
     timings["total"] = time.monotonic() - started
-    console.print(_summary_table(instance, rollout, stats, timings))
+    console.print(_summary_table(settings, rollout, stats, timings))
     console.print(
         f"done in {timings['total']:.0f}s — `driftwise status`, `make dagster` to browse the "
         "runs, `make mlflow` for the models, `driftwise serve --stop` stops the service"

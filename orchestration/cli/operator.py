@@ -36,7 +36,12 @@ def _sensors(settings: DriftwiseSettings) -> list[tuple[str, str]]:
 
     repo = build_definitions(settings).get_repository_def()
     instance = dg.DagsterInstance.get()
-    stored = {s.name: s.status.value for s in instance.all_instigator_state()}
+    # DECLARED_IN_CODE = nobody switched it in the UI: the code's default applies.
+    stored = {
+        s.name: s.status.value
+        for s in instance.all_instigator_state()
+        if s.status.value != "DECLARED_IN_CODE"
+    }
     rows = []
     for sensor in repo.sensor_defs:
         default = (
@@ -169,6 +174,15 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
+def _when(value: Any) -> str:
+    """Epoch seconds as UTC time (records store timestamps as numbers)."""
+    import datetime as dt
+
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return _scalar(value)
+
+
 def explain(settings: DriftwiseSettings, console: Console, decision: str) -> None:
     """A decision record as readable tables: verdict and reasons first, then each section."""
     folder = settings.layout.decisions
@@ -200,7 +214,11 @@ def explain(settings: DriftwiseSettings, console: Console, decision: str) -> Non
         if name == "verdict":
             continue
         if isinstance(payload, dict):
-            rows = [(k, _scalar(v)) for k, v in payload.items() if k != "timeline"]
+            rows = [
+                (k, _when(v) if k.endswith("_at") else _scalar(v))
+                for k, v in payload.items()
+                if k != "timeline"
+            ]
             console.print(_kv_table(f"section {name}", rows))
             if name == "canary":
                 timeline = Table(title="canary timeline", title_justify="left")
