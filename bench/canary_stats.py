@@ -16,6 +16,27 @@ an equal challenger (false rollbacks; ours vs a per-tick z-test on the same coun
 alpha share) and a worse one (accuracy 0.6 vs 0.8: how much traffic it saw before rollback).
 
     .venv/bin/python bench/canary_stats.py [--runs 2000] [--rollouts 40]
+
+Measured 2026-12-04 (2000 runs, 20 rollouts per row):
+
+| null share | look every | looks | ours (e-value) | fixed-n, same looks | fixed-n, one look |
+|---|---|---|---|---|---|
+| 0.05 | 1 | 5000 | 0.026 | 0.545 | 0.044 |
+| 0.05 | 10 | 500 | 0.025 | 0.469 | 0.044 |
+| 0.05 | 100 | 50 | 0.015 | 0.284 | 0.044 |
+| 0.05 | 1000 | 5 | 0.003 | 0.128 | 0.044 |
+| 0.5 | 1 | 5000 | 0.041 | 0.613 | 0.051 |
+| 0.5 | 10 | 500 | 0.033 | 0.462 | 0.051 |
+| 0.5 | 100 | 50 | 0.021 | 0.324 | 0.051 |
+| 0.5 | 1000 | 5 | 0.007 | 0.141 | 0.051 |
+
+| challenger | promoted | rolled back | per-tick z-test rolls back | exposed (median) | requests |
+|---|---|---|---|---|---|
+| equal (acc 0.8) | 0.95 (1 still holding at 80 ticks) | 0.00 | 0.45 | 0.242 | 5800 |
+| worse (acc 0.6) | 0.00 | 1.00 | 1.00 | 0.050 | 2700 |
+
+Before the non-inferiority step (evidence of safety before 100%), the worse challenger was
+promoted in 20% of rollouts: "no test rejected" alone lacks power at these sample sizes.
 """
 
 import argparse
