@@ -11,7 +11,10 @@ Verdicts, checked in this order each tick:
    shadow traffic, error rate above the bar);
 3. hold while the stage is younger than its bake time or has fewer than `min_requests`
    (too little traffic never passes);
-4. otherwise advance to the next stage, or promote after the last one.
+4. otherwise advance to the next stage, or promote after the last one - except that leaving
+   the last stage that compares the arms (into 100%) also needs the challenger *shown* not
+   worse than the non-inferiority margin; until then it holds, past `max_stage_s` it rolls
+   back.
 """
 
 import math

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bento.state import ServingState, write_state
 from data.schema import DatasetSpec
 from models.model_registry import promote
 from orchestration.cli.serve import (
@@ -37,6 +38,7 @@ def test_bentoml_serve_answers_batches_and_stops(served):
     settings = DriftwiseSettings(home=served.home, dataset=DatasetSpec(name="trec", labels=None))
     state = prepare_serving(settings)
     assert state.champion == served.tags["1"]
+    write_state(served.home, ServingState(champion=state.champion))  # no other test's split
     port = _free_port()
     url = start_background(settings, port=port, timeout=180)
     try:
