@@ -333,6 +333,9 @@ def run_main_loop(
                 f"v{rollout.champion_version}, the rollout sensor ticks every 10 s…"
             )
             rollout = _wait_rollout(settings.root, timeout, daemon)
+            # the state is recorded inside the finish run: let that run end before the
+            # daemon (and with it the run's process) is stopped
+            wait_for_runs(instance, {"driftwise/rollout": rollout.rollout_id}, 1, timeout, daemon)
             timings["canary done"] = time.monotonic() - started
     finally:
         if replay is not None:

@@ -128,7 +128,7 @@ def _daemon_phase(home: Path, client, served, url: str, rows) -> None:  # type: 
     import time
 
     from assets.canary import begin_rollout
-    from orchestration.cli.daemon import start_daemon, stop_daemon
+    from orchestration.cli.daemon import start_daemon, stop_daemon, wait_for_runs
     from orchestration.cli.instance import ensure_dagster_home
     from orchestration.cli.replay import Replay
 
@@ -154,6 +154,8 @@ def _daemon_phase(home: Path, client, served, url: str, rows) -> None:  # type: 
         while not (read_rollout(home).recorded and not read_rollout(home).active):
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(2)
+        with dg.DagsterInstance.get() as instance:  # the finish run records, then ends
+            wait_for_runs(instance, {"driftwise/rollout": state.rollout_id}, 1, 120, daemon)
     finally:
         replay.stop()
         stop_daemon(daemon)
