@@ -20,7 +20,12 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 PYTEST_ARGS ?=
 
-.PHONY: venv data run serve test test-fast dagster mlflow lint bench clean-home
+PROD_STAMP := $(VENV)/.installed-prod
+# Where `make prod-up` keeps the stand-ins' state, logs and prod.env.
+PROD_STATE ?= $(CURDIR)/.driftwise-prod
+
+.PHONY: venv data run serve test test-fast dagster mlflow lint bench clean-home \
+	prod-venv prod-system prod-up prod-down test-prod
 
 venv: $(STAMP)
 
@@ -42,11 +47,41 @@ run: data
 serve: venv
 	$(BIN)/driftwise serve
 
+# The prod-profile tests have their own target (they need servers and the [prod] extra).
 test: data
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not prod" $(PYTEST_ARGS)
 
 test-fast: data
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow and not prod" $(PYTEST_ARGS)
+
+# -- prod profile: real servers in place of the embedded defaults (README, "Production profile")
+prod-venv: $(PROD_STAMP)
+
+$(PROD_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,prod]"
+	touch $(PROD_STAMP)
+
+# Debian's PostgreSQL, Redis and Chromium (+ driver), installed only when missing.
+prod-system:
+	@need=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"; \
+	command -v redis-server >/dev/null || need="$$need redis-server"; \
+	command -v chromium >/dev/null || need="$$need chromium chromium-driver"; \
+	if [ -n "$$need" ]; then \
+	  echo "apt-get install$$need"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need; \
+	fi
+
+prod-up: prod-venv prod-system
+	$(BIN)/driftwise prod up --state $(PROD_STATE)
+	@echo "now: source $(PROD_STATE)/prod.env"
+
+prod-down: prod-venv
+	$(BIN)/driftwise prod down --state $(PROD_STATE)
+
+# Starts and stops its own stand-ins (each test session gets fresh ones under tmp).
+test-prod: data prod-venv prod-system
+	$(BIN)/python -m pytest -m prod $(PYTEST_ARGS)
 
 # Dagster UI on 127.0.0.1:3000 over the runtime home's instance.
 dagster: data

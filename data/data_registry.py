@@ -44,12 +44,22 @@ class DataRegistry:
         remote_url: DVC remote (`s3://…`, `gs://…`, or a path). Kept in `.dvc/config.local`
             so it is visible at every past tag (STACK_NOTES: config committed after a tag is
             invisible at that tag).
+        endpoint_url: the S3 endpoint of an S3-compatible store (None = AWS itself).
     """
 
-    def __init__(self, root: Path, remote_url: str | None = None) -> None:
+    def __init__(
+        self, root: Path, remote_url: str | None = None, endpoint_url: str | None = None
+    ) -> None:
         self.root = Path(root).resolve()
         self.remote_url = remote_url or str(self.root.parent / "dvc-remote")
+        self.endpoint_url = endpoint_url
         self._lock = FileLock(str(self.root.parent / f".{self.root.name}.lock"))
+
+    def _remote_config(self) -> dict[str, str]:
+        config = {"url": self.remote_url}
+        if self.endpoint_url:
+            config["endpointurl"] = self.endpoint_url
+        return config
 
     def locked(self) -> FileLock:
         """The writer lock (re-entrant): hold it across read-validate-commit sequences."""
@@ -102,7 +112,7 @@ class DataRegistry:
             self._git("commit", "-q", "-m", "Initialise Driftwise data registry")
         repo = self._repo()
         with repo.config.edit("local") as cfg:
-            cfg["remote"]["storage"] = {"url": self.remote_url}
+            cfg["remote"]["storage"] = self._remote_config()
             cfg["core"]["remote"] = "storage"
 
     def recover(self) -> None:
@@ -175,7 +185,7 @@ class DataRegistry:
             repo=str(self.root),
             rev=rev,
             mode="rb",
-            remote_config={"url": self.remote_url},
+            remote_config=self._remote_config(),
         )
         return pd.read_parquet(io.BytesIO(payload))
 

@@ -25,7 +25,9 @@ def _local(settings: DriftwiseSettings) -> dict[str, Any]:
     return {
         "home": RuntimeHomeResource(path=str(settings.root)),
         "registry": DataRegistryResource(
-            root=str(settings.layout.registry), remote_url=settings.dvc_remote_url
+            root=str(settings.layout.registry),
+            remote_url=settings.dvc_remote_url,
+            endpoint_url=settings.dvc_remote_endpoint_url,
         ),
         # The dataset spec is a plain value (pydantic, validated when settings load), handed
         # to assets as `ResourceParam[DatasetSpec]`: no Dagster copy of its fields to drift.
@@ -40,7 +42,9 @@ def _local(settings: DriftwiseSettings) -> dict[str, Any]:
 def _prod(settings: DriftwiseSettings) -> dict[str, Any]:
     resources = _local(settings)
     resources["registry"] = DataRegistryResource(
-        root=str(settings.layout.registry), remote_url=dg.EnvVar("DRIFTWISE_DVC_REMOTE_URL")
+        root=str(settings.layout.registry),
+        remote_url=dg.EnvVar("DRIFTWISE_DVC_REMOTE_URL"),
+        endpoint_url=settings.dvc_remote_endpoint_url,  # optional: AWS itself needs none
     )
     resources["mlflow"] = MlflowResource(
         tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI"),

@@ -1,5 +1,6 @@
 """Jobs. Selections are AssetSelection objects, never strings: with the antlr4 4.9.3 that DVC
-requires, Dagster's string selection parser fails (see README, "Pins")."""
+requires, Dagster's string selection parser fails (see README, "Pins"). No job names its
+executor: the Definitions choose one for all (in-process locally, celery in prod)."""
 
 import dagster as dg
 
@@ -25,8 +26,6 @@ ingest_job = dg.define_asset_job(
     # Drift is checked right after ingestion, on the same partition.
     selection=dg.AssetSelection.assets(ingested_batch, drift_report),
     partitions_def=batch_partitions,
-    # One step + its check: a multiprocess executor would add ~6 s of process start per batch.
-    executor_def=dg.in_process_executor,
     tags={"dagster/max_retries": 2},
     description="Validate one landed file, quarantine bad rows, commit the rest to DVC, "
     "then compare it with the champion's training data (drift).",
@@ -36,7 +35,6 @@ reingest_job = dg.define_asset_job(
     "reingest",
     selection=dg.AssetSelection.assets(ingested_batch, drift_report),
     partitions_def=batch_partitions,
-    executor_def=dg.in_process_executor,
     config={"ops": {"ingested_batch": {"config": {"reingest": True}}}},
     description="Validate one batch's stored file again under the current dataset config "
     "(after fixing labels or columns); the earlier accounting is kept in its history.",
@@ -75,8 +73,6 @@ retrain_job = dg.define_asset_job(
     # Includes the evaluation gate: champion_model promotes only a passed, recorded verdict;
     # a blocked candidate ends the run successfully, tagged driftwise/gate=blocked.
     selection=dg.AssetSelection.assets(*RETRAIN_ASSETS),
-    # Training is one long step; a process per step only adds start-up time here.
-    executor_def=dg.in_process_executor,
     tags={RUN_TAG_RETRAIN: "1"},  # the queue runs one retrain at a time (dagster.yaml)
     description="Snapshot -> challenger (both tiers, MLflow @challenger) -> golden-set and "
     "reference-free evaluation -> promotion gate -> cascade policy -> Bento -> staged canary "
@@ -86,7 +82,6 @@ retrain_job = dg.define_asset_job(
 canary_finish_job = dg.define_asset_job(
     CANARY_FINISH_JOB,
     selection=dg.AssetSelection.assets(canary_result),
-    executor_def=dg.in_process_executor,
     description="A finished canary (the rollout sensor launches it): promote - aliases move, "
     "the service serves the new champion - or record the rollback; decision record + plot.",
 )
@@ -96,6 +91,5 @@ __all__ = ["rollback_job"]
 drift_check_job = dg.define_asset_job(
     "drift_check",
     selection=dg.AssetSelection.assets(traffic_drift_report),
-    executor_def=dg.in_process_executor,
     description="Drift of the latest serving-log window against the champion's data.",
 )

@@ -28,9 +28,10 @@ class DataRegistryResource(dg.ConfigurableResource):
 
     root: str = Field(description="Registry work tree.")
     remote_url: str | None = Field(None, description="DVC remote URL; default a local folder.")
+    endpoint_url: str | None = Field(None, description="S3 endpoint of an S3-compatible store.")
 
     def registry(self) -> DataRegistry:
-        return DataRegistry(Path(self.root), self.remote_url)
+        return DataRegistry(Path(self.root), self.remote_url, self.endpoint_url)
 
 
 def model_name_for(dataset: str) -> str:

@@ -16,6 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from data.data_registry import DataRegistry
 from data.schema import DatasetSpec
 from evaluation.rollout.policy import RolloutPolicy
 from orchestration.layout import HomeLayout
@@ -35,6 +36,16 @@ class DriftwiseSettings(BaseSettings):
     home: Path = Field(Path(".driftwise"), description="Runtime home: all state lives here.")
     dvc_remote_url: str | None = Field(
         None, description="DVC remote (s3://, gs://, path). Default: <home>/dvc-remote."
+    )
+    dvc_remote_endpoint_url: str | None = Field(
+        None,
+        description="S3 endpoint of an S3-compatible store (MinIO, Ceph, the local stand-in); "
+        "unset = AWS. Credentials come from the usual AWS_* variables, never from here.",
+    )
+    celery_broker_url: str | None = Field(
+        None,
+        description="prod: launched runs fan their steps out to dagster-celery workers through "
+        "this broker (redis://, amqp://); unset = steps run in the run's own process.",
     )
     dataset: DatasetSpec = Field(default_factory=DatasetSpec)
     retrain_cooldown_s: int = Field(1800, ge=0, description="Minimum gap between retrains.")
@@ -63,6 +74,10 @@ class DriftwiseSettings(BaseSettings):
     @property
     def layout(self) -> HomeLayout:
         return HomeLayout(self.root)
+
+    def data_registry(self) -> DataRegistry:
+        """The DVC registry of this home, pushing to the configured remote."""
+        return DataRegistry(self.layout.registry, self.dvc_remote_url, self.dvc_remote_endpoint_url)
 
 
 def load_settings() -> DriftwiseSettings:

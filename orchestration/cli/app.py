@@ -41,7 +41,6 @@ def fetch_data() -> None:
 @app.command()
 def init() -> None:
     """Create the runtime home: Dagster instance, DVC registry, landing and quarantine."""
-    from data.data_registry import DataRegistry
     from orchestration.cli.instance import ensure_dagster_home
 
     settings = _settings()
@@ -52,8 +51,8 @@ def init() -> None:
         settings.layout.cache,
     ):
         folder.mkdir(parents=True, exist_ok=True)
-    ensure_dagster_home(settings.layout.dagster_home)
-    DataRegistry(settings.layout.registry, settings.dvc_remote_url).ensure()
+    ensure_dagster_home(settings.layout.dagster_home, settings.env)
+    settings.data_registry().ensure()
     if settings.env == "local":  # create the embedded MLflow store before any run races for it
         from models.tracking import TrackingConfig, client_for
 
@@ -321,3 +320,47 @@ def run(
 
 if __name__ == "__main__":
     app()
+
+
+prod_app = typer.Typer(
+    no_args_is_help=True,
+    help="Local stand-ins of the prod profile's servers (PostgreSQL, S3, MLflow, Redis, celery).",
+)
+app.add_typer(prod_app, name="prod")
+_PROD_STATE = Annotated[
+    Path, typer.Option(help="Where the stand-ins keep their state, logs and prod.env.")
+]
+
+
+@prod_app.command("up")
+def prod_up(state: _PROD_STATE = Path(".driftwise-prod"), workers: int = 1) -> None:
+    """Start the stand-ins (idempotent) and write STATE/prod.env for `source`.
+
+    The celery workers run steps for the runtime home of the current settings.
+    """
+    from orchestration.prod.stack import up
+
+    stack = up(state, _settings().root, celery_workers=workers)
+    for name, port in stack.ports.items():
+        console.print(f"{name:9} 127.0.0.1:{port}  (pid {stack.pids.get(name, '-')})")
+    console.print(f"environment: `source {Path(stack.root) / 'prod.env'}`")
+
+
+@prod_app.command("down")
+def prod_down(state: _PROD_STATE = Path(".driftwise-prod")) -> None:
+    """Stop the stand-ins and delete their state (the S3 stand-in keeps objects in memory)."""
+    from orchestration.prod.stack import down
+
+    console.print("stopped" if down(state) else f"nothing running under {state}")
+
+
+@prod_app.command("env")
+def prod_env(state: _PROD_STATE = Path(".driftwise-prod")) -> None:
+    """Print the `export` lines that point Driftwise at the running stand-ins."""
+    from orchestration.prod.stack import load_state
+
+    stack = load_state(state.resolve())
+    if stack is None:
+        console.print(f"no stand-ins under {state}: run `driftwise prod up`", style="red")
+        raise typer.Exit(1)
+    typer.echo("".join(f"export {k}={v}\n" for k, v in stack.env.items()), nl=False)

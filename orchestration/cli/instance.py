@@ -1,4 +1,5 @@
-"""The Dagster instance under the runtime home: SQLite storage, telemetry off, small run queue."""
+"""The Dagster instance under the runtime home: telemetry off, a small run queue, and
+storage in SQLite files (local) or PostgreSQL (prod: `$DRIFTWISE_DAGSTER_PG_URL`)."""
 
 import os
 from pathlib import Path
@@ -6,8 +7,7 @@ from pathlib import Path
 from models.lineage import RUN_TAG_RETRAIN
 
 DAGSTER_YAML = f"""\
-# Written by `driftwise init`. SQLite storage under this folder (the default for a local
-# instance); swap in Postgres + a k8s/celery run launcher here for production.
+# Written by `driftwise init` (rewritten when it differs: edit driftwise's instance.py).
 telemetry:
   enabled: false
 run_queue:
@@ -27,11 +27,37 @@ sensors:
 """
 
 
-def ensure_dagster_home(path: Path) -> Path:
-    """Create $DAGSTER_HOME with our dagster.yaml (rewritten only if it differs) and export it."""
+# prod: runs, event log and schedules in PostgreSQL. The URL is read from the environment
+# when the instance loads (never written here: it may carry a password). `+psycopg2`: with
+# SQLAlchemy 2.1 a bare postgresql:// means psycopg 3, which dagster-postgres cannot use.
+PG_STORAGE_YAML = """\
+storage:
+  postgres:
+    postgres_url:
+      env: DRIFTWISE_DAGSTER_PG_URL
+"""
+PG_URL_ENV = "DRIFTWISE_DAGSTER_PG_URL"
+
+
+def dagster_yaml(env: str = "local") -> str:
+    """The instance config of the `local` (SQLite under the home) or `prod` resource set."""
+    return DAGSTER_YAML + (PG_STORAGE_YAML if env == "prod" else "")
+
+
+def ensure_dagster_home(path: Path, env: str = "local") -> Path:
+    """Create $DAGSTER_HOME with our dagster.yaml (rewritten only if it differs) and export it.
+
+    prod needs `$DRIFTWISE_DAGSTER_PG_URL` (postgresql+psycopg2://user@host:port/db).
+    """
+    if env == "prod" and not os.environ.get(PG_URL_ENV, "").startswith("postgresql"):
+        raise ValueError(
+            f"DRIFTWISE_ENV=prod keeps the Dagster instance in PostgreSQL: set {PG_URL_ENV}="
+            "postgresql+psycopg2://USER@HOST:PORT/DB (`driftwise prod env` prints the local one)"
+        )
     path.mkdir(parents=True, exist_ok=True)
     config = path / "dagster.yaml"
-    if not config.exists() or config.read_text() != DAGSTER_YAML:
-        config.write_text(DAGSTER_YAML)
+    wanted = dagster_yaml(env)
+    if not config.exists() or config.read_text() != wanted:
+        config.write_text(wanted)
     os.environ["DAGSTER_HOME"] = str(path)
     return path

@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
     offline.apply()
-    ensure_dagster_home(load_settings().layout.dagster_home)
+    settings = load_settings()
+    ensure_dagster_home(settings.layout.dagster_home, settings.env)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     exe = str(Path(sys.executable).with_name("dagster"))
     os.execv(

@@ -24,7 +24,6 @@ import dagster as dg
 from rich.console import Console
 from rich.table import Table
 
-from data.data_registry import DataRegistry
 from data.default_batches import FIRST_BATCHES
 from data.landing import batch_id_for
 from models.lineage import (
@@ -285,7 +284,7 @@ def run_main_loop(
     started = time.monotonic()
     timings: dict[str, float] = {}
     instance = dg.DagsterInstance.get()
-    registry = DataRegistry(settings.layout.registry, settings.dvc_remote_url)
+    registry = settings.data_registry()
     defs = build_definitions(settings)
     first_ids = _land(settings, FIRST_BATCHES)
     # The demo wants the drift reaction now, not after the production cooldown (30 min).

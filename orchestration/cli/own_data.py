@@ -14,7 +14,6 @@ from pathlib import Path
 import dagster as dg
 from rich.console import Console
 
-from data.data_registry import DataRegistry
 from data.landing import batch_id_for
 from orchestration.cli.daemon import start_daemon, stop_daemon
 from orchestration.cli.main_loop import (
@@ -55,7 +54,7 @@ def run_own_data(
     tiers: list[str],
 ) -> None:
     instance = dg.DagsterInstance.get()
-    registry = DataRegistry(settings.layout.registry, settings.dvc_remote_url)
+    registry = settings.data_registry()
     defs = build_definitions(settings)
     batch_ids = land_files(files, settings.layout.landing)
     daemon = start_daemon(settings.layout.dagster_home, settings.layout.logs / "dagster-daemon.log")
