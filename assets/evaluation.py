@@ -322,8 +322,24 @@ def promotion_decision(
             "decision_record": dg.MetadataValue.path(str(record.path)),
             "challenger": f"{name} v{version}",
             "champion": f"v{decision.champion_version}" if decision.champion_version else "none",
+            # Numbers, so the UI's Plots tab draws them across decisions (one point each).
+            **_headline(golden_evaluation),
         },
     )
+
+
+def _headline(golden: GoldenEvaluation) -> dict[str, float]:
+    """The challenger's (and champion's) golden-set accuracy and macro-F1, as plain floats."""
+    out = {}
+    for who, report in (
+        ("challenger", golden.candidate_report),
+        ("champion", golden.champion_report),
+    ):
+        if report is not None:
+            overall = report.overall
+            out[f"{who}_golden_macro_f1"] = round(float(overall.macro_f1.point), 4)
+            out[f"{who}_golden_accuracy"] = round(float(overall.accuracy.point), 4)
+    return out
 
 
 # Not `blocking=True`: a failed blocking check ends the run as a FAILURE, and a blocked
