@@ -25,7 +25,7 @@ PROD_STAMP := $(VENV)/.installed-prod
 PROD_STATE ?= $(CURDIR)/.driftwise-prod
 
 .PHONY: venv data run serve test test-fast dagster mlflow lint bench clean-home \
-	prod-venv prod-system prod-up prod-down test-prod
+	prod-venv prod-system prod-up prod-down test-prod k8s-validate
 
 venv: $(STAMP)
 
@@ -79,6 +79,10 @@ prod-up: prod-venv prod-system
 prod-down: prod-venv
 	$(BIN)/driftwise prod down --state $(PROD_STATE)
 
+# deploy/k8s against the Kubernetes schema, offline (no cluster needed).
+k8s-validate: prod-venv
+	$(BIN)/python -m deploy.validate
+
 # Starts and stops its own stand-ins (each test session gets fresh ones under tmp).
 test-prod: data prod-venv prod-system
 	$(BIN)/python -m pytest -m prod $(PYTEST_ARGS)
@@ -96,7 +100,7 @@ mlflow: venv
 lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy orchestration assets models evaluation bento data
+	$(BIN)/mypy orchestration assets models evaluation bento data deploy
 
 bench: data
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
