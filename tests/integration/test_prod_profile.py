@@ -8,7 +8,6 @@ up` is idempotent and refuses to reuse workers started with other settings.
 """
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -38,7 +37,9 @@ def _pg(env: dict[str, str]):  # type: ignore[no-untyped-def]
     return psycopg2.connect(env["DRIFTWISE_DAGSTER_PG_URL"].replace("+psycopg2", ""))
 
 
-def test_runs_ticks_and_steps_live_in_postgres_and_celery(prod_loop: ProdLoop) -> None:
+def test_runs_ticks_and_steps_live_in_postgres_and_celery(
+    prod_loop: ProdLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import dagster as dg
 
     from models.lineage import GATE_PASSED, RUN_TAG_GATE
@@ -50,18 +51,15 @@ def test_runs_ticks_and_steps_live_in_postgres_and_celery(prod_loop: ProdLoop) -
         cur.execute("SELECT count(*) FROM job_ticks")
         assert cur.fetchone()[0] >= 1  # the landing sensor's ticks, kept by the instance
     # The same runs through Dagster's own API, on the instance the home's dagster.yaml names.
-    os.environ.update(prod_loop.env, DAGSTER_HOME=str(prod_loop.home / "dagster"))
-    try:
-        with dg.DagsterInstance.get() as instance:
-            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-            (ingest,) = instance.get_runs(filters=dg.RunsFilter(job_name="ingest"))
-            assert ingest.tags["dagster/sensor_name"] == "new_batch_sensor"
-            (retrain,) = instance.get_runs(filters=dg.RunsFilter(job_name="retrain"))
-            assert retrain.tags[RUN_TAG_GATE] == GATE_PASSED
-            messages = [e.message for e in instance.all_logs(ingest.run_id)]
-    finally:
-        for key in [*prod_loop.env, "DAGSTER_HOME"]:
-            os.environ.pop(key, None)
+    monkeypatch.setenv("DAGSTER_HOME", str(prod_loop.home / "dagster"))
+    monkeypatch.setenv("DRIFTWISE_DAGSTER_PG_URL", prod_loop.env["DRIFTWISE_DAGSTER_PG_URL"])
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        (ingest,) = instance.get_runs(filters=dg.RunsFilter(job_name="ingest"))
+        assert ingest.tags["dagster/sensor_name"] == "new_batch_sensor"
+        (retrain,) = instance.get_runs(filters=dg.RunsFilter(job_name="retrain"))
+        assert retrain.tags[RUN_TAG_GATE] == GATE_PASSED
+        messages = [e.message for e in instance.all_logs(ingest.run_id)]
     # The daemon-launched ingest ran its steps on the celery worker, not in its own process.
     assert 'Submitting celery task for step "ingested_batch" to queue "dagster".' in messages
     assert 'Submitting celery task for step "drift_report" to queue "dagster".' in messages
@@ -70,7 +68,7 @@ def test_runs_ticks_and_steps_live_in_postgres_and_celery(prod_loop: ProdLoop) -
 
 
 def test_batch_reads_back_from_s3_by_tag_in_a_fresh_clone(
-    prod_loop: ProdLoop, tmp_path: Path
+    prod_loop: ProdLoop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from data.batch_tags import batch_table_path, current_tag
     from data.data_registry import DataRegistry
@@ -87,12 +85,9 @@ def test_batch_reads_back_from_s3_by_tag_in_a_fresh_clone(
         clone, env["DRIFTWISE_DVC_REMOTE_URL"], env["DRIFTWISE_DVC_REMOTE_ENDPOINT_URL"]
     )
     registry.ensure()  # a clone has no .dvc/config.local: this names the S3 remote in it
-    os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
-    try:
-        table = registry.read_table(batch_table_path(batch_id), rev=current_tag(registry, batch_id))
-    finally:
-        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
-            os.environ.pop(key, None)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        monkeypatch.setenv(key, env[key])  # what a reader of the bucket is given
+    table = registry.read_table(batch_table_path(batch_id), rev=current_tag(registry, batch_id))
     sent = pd.read_csv(prod_loop.csv)
     assert len(table) == 1999  # 2,000 sent, one duplicate quarantined
     assert set(table["text"]) <= set(sent["question"])

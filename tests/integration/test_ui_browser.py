@@ -1,16 +1,20 @@
 """The two web UIs a person opens, in Debian's Chromium driven by Playwright (no browser
-download), over the home where conftest.py's `prod_loop` ran the loop on the prod profile:
+download), over the home where conftest.py's `prod_make_run` ran what `make run` runs - on the
+prod profile, so the UIs read the Postgres-backed instance and the MLflow server:
 
-- the Dagster UI (`python -m orchestration.cli.launch_ui`, what `make dagster` starts, on the
-  Postgres-backed instance): the asset lineage with our asset names, the latest
-  `promotion_decision` materialisation (verdict, challenger, the reasons table, the Plots tab
-  drawing its numbers) and the landing sensor's ticks with the run it requested;
-- the MLflow UI of the tracking server: the registered model page with its @champion alias.
+- the Dagster UI (`python -m orchestration.cli.launch_ui`, what `make dagster` starts): the
+  asset lineage with our asset names; the latest `promotion_decision` materialisation (the
+  drift retrain's challenger v2 against champion v1: verdict, reasons table, the Plots tab
+  drawing its numbers across both decisions); `canary_result` with the canary's timeline;
+  the drift sensor's ticks, one of which requested the retrain;
+- the MLflow UI of the tracking server: the registered model page with its aliases
+  (@champion on the promoted version, @previous on the one before).
 
 Screenshots go to test-artifacts/ui/ (kept by CI). What is asserted is what a person looks
 for on each page, read from the rendered page, not from the API behind it.
 """
 
+import contextlib
 import os
 import re
 import signal
@@ -50,13 +54,14 @@ def _port() -> int:
 
 
 @pytest.fixture(scope="module")
-def dagster_ui(prod_loop: ProdLoop) -> Iterator[str]:
+def dagster_ui(prod_make_run: ProdLoop) -> Iterator[str]:
     port = _port()
-    log = (prod_loop.home / "logs" / "dagster-ui.log").open("ab")
+    home = prod_make_run.home
+    log = (home / "logs" / "dagster-ui.log").open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestration.cli.launch_ui", "--port", str(port)],
         cwd=REPO,
-        env=dict(prod_loop.env, DAGSTER_HOME=str(prod_loop.home / "dagster")),
+        env=dict(prod_make_run.env, DAGSTER_HOME=str(home / "dagster")),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -96,11 +101,14 @@ def page():  # type: ignore[no-untyped-def]
 
 
 def _open(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.goto(url)
     page.wait_for_load_state("networkidle")
-    skip = page.get_by_role("button", name="Skip")  # "Join the Dagster community", first visit
-    if skip.count():
-        skip.first.click()
+    # "Join the Dagster community" covers the page once per browser profile, a moment after
+    # the page settles: skip it when it comes.
+    with contextlib.suppress(PlaywrightTimeout):
+        page.get_by_role("button", name="Skip").click(timeout=5_000)
 
 
 def _shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
@@ -129,44 +137,69 @@ def test_promotion_decision_shows_its_verdict_reasons_and_plot(  # type: ignore[
     _open(page, f"{dagster_ui}/assets/promotion_decision")
     expect(page.get_by_text("Latest materialization").first).to_be_visible(timeout=60_000)
     expect(page.get_by_text("PROMOTE", exact=True).first).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("driftwise-questions v1", exact=True).first).to_be_visible()
+    expect(page.get_by_text("driftwise-sentiment v2", exact=True).first).to_be_visible()
     _shot(page, "dagster-promotion-decision")
     # The reasons table (markdown metadata) opens in a dialog: one row per rule.
     page.get_by_text("[Show Markdown]").first.click()
     dialog = page.get_by_role("dialog")
     expect(dialog.locator("table")).to_be_visible(timeout=30_000)
     expect(dialog.get_by_text("macro_f1", exact=False).first).to_be_visible()
-    assert dialog.locator("tr").count() >= 4  # header + floor rules + champion rule
+    # Against a champion the gate adds paired rules: non-inferiority, McNemar, slice harm.
+    expect(dialog.get_by_text("macro_f1_non_inferiority", exact=True).first).to_be_visible()
+    expect(dialog.get_by_text("mcnemar", exact=True).first).to_be_visible()
+    assert dialog.locator("tr").count() >= 10
     _shot(page, "dagster-promotion-reasons")
     page.keyboard.press("Escape")
-    # Plots: Dagster draws every numeric metadata entry across materialisations.
+    # Plots: Dagster draws every numeric metadata entry across materialisations (2 here).
     page.get_by_role("button", name="Plots").first.click()
-    expect(page.get_by_text("challenger_golden_macro_f1").first).to_be_visible(timeout=30_000)
+    for key in ("challenger_golden_macro_f1", "champion_golden_macro_f1"):
+        expect(page.get_by_text(key).first).to_be_visible(timeout=30_000)
     expect(page.locator("canvas").first).to_be_visible(timeout=30_000)
+    assert page.locator("canvas").count() >= 2
     _shot(page, "dagster-promotion-plots")
 
 
-def test_landing_sensor_ticks_show_the_run_it_requested(  # type: ignore[no-untyped-def]
+def test_canary_result_shows_the_promotion_and_its_timeline(  # type: ignore[no-untyped-def]
     dagster_ui: str, page
 ) -> None:
     from playwright.sync_api import expect
 
-    _open(page, f"{dagster_ui}/locations/{LOCATION}/sensors/new_batch_sensor")
-    expect(page.get_by_text("new_batch_sensor").first).to_be_visible(timeout=60_000)
+    _open(page, f"{dagster_ui}/assets/canary_result")
+    expect(page.get_by_text("promoted", exact=True).first).to_be_visible(timeout=60_000)
+    timeline = page.locator("table").filter(has_text="shadow")
+    expect(timeline.first).to_be_visible(timeout=30_000)
+    for stage in ("10%", "50%", "100%"):
+        expect(timeline.first.get_by_text(stage, exact=True).first).to_be_visible()
+    expect(timeline.first.get_by_text("promote", exact=True).first).to_be_visible()
+    _shot(page, "dagster-canary-result")
+
+
+def test_drift_sensor_ticks_show_the_retrain_it_requested(  # type: ignore[no-untyped-def]
+    dagster_ui: str, page
+) -> None:
+    from playwright.sync_api import expect
+
+    _open(page, f"{dagster_ui}/locations/{LOCATION}/sensors/drift_sensor")
+    expect(page.get_by_text("drift_sensor").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Latest tick").first).to_be_visible(timeout=60_000)
+    # Every tick is listed; the one that saw the tweets' drift report started the retrain.
     expect(page.get_by_text("1 run requested").first).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("my_questions.csv").first).to_be_visible()  # the cursor
-    _shot(page, "dagster-sensor-ticks")
+    expect(page.get_by_text("0 runs requested").first).to_be_visible()
+    _shot(page, "dagster-drift-sensor-ticks")
 
 
-def test_mlflow_model_page_shows_the_champion_alias(  # type: ignore[no-untyped-def]
-    prod_loop: ProdLoop, page
+def test_mlflow_model_page_shows_the_aliases(  # type: ignore[no-untyped-def]
+    prod_make_run: ProdLoop, page
 ) -> None:
     from playwright.sync_api import expect
 
     # The MLflow UI polls: no "network idle" to wait for; the expectations wait instead.
-    page.goto(f"{prod_loop.env['MLFLOW_TRACKING_URI']}/#/models/driftwise-questions")
-    expect(page.get_by_text("driftwise-questions").first).to_be_visible(timeout=60_000)
-    # The Aliases column: "@ challenger" and "@ champion" chips on version 1.
-    expect(page.get_by_text(re.compile(r"^@\s*champion$")).first).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Version 1").first).to_be_visible()
+    page.goto(f"{prod_make_run.env['MLFLOW_TRACKING_URI']}/#/models/driftwise-sentiment")
+    expect(page.get_by_text("driftwise-sentiment").first).to_be_visible(timeout=60_000)
+    for version in ("Version 1", "Version 2"):
+        expect(page.get_by_text(version, exact=True).first).to_be_visible(timeout=60_000)
+    # The Aliases column: @champion moved to v2 by the canary, @previous kept on v1.
+    for alias in ("champion", "previous"):
+        chip = page.get_by_text(re.compile(rf"^@\s*{alias}$")).first
+        expect(chip).to_be_visible(timeout=60_000)
     _shot(page, "mlflow-model-page")
