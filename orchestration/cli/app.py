@@ -333,13 +333,27 @@ _PROD_STATE = Annotated[
 
 
 @prod_app.command("up")
-def prod_up(state: _PROD_STATE = Path(".driftwise-prod"), workers: int = 1) -> None:
+def prod_up(
+    state: _PROD_STATE = Path(".driftwise-prod"),
+    workers: int = typer.Option(1, min=0, help="Celery workers to start."),
+    demo: bool = typer.Option(
+        False, help="Workers with `driftwise run`'s demo clocks (5 s canary bakes, no cooldown)."
+    ),
+) -> None:
     """Start the stand-ins (idempotent) and write STATE/prod.env for `source`.
 
-    The celery workers run steps for the runtime home of the current settings.
+    The celery workers run steps for the runtime home of the current settings, with the
+    DRIFTWISE_* settings of this shell (a step must read the same config as its run).
     """
+    import os
+
     from orchestration.prod.stack import up
 
+    if demo:  # what run_main_loop sets for itself; the workers must see it too
+        from orchestration.cli.main_loop import DEMO_ROLLOUT
+
+        for key, value in {**DEMO_ROLLOUT, "DRIFTWISE_RETRAIN_COOLDOWN_S": "0"}.items():
+            os.environ.setdefault(key, value)
     stack = up(state, _settings().root, celery_workers=workers)
     for name, port in stack.ports.items():
         console.print(f"{name:9} 127.0.0.1:{port}  (pid {stack.pids.get(name, '-')})")

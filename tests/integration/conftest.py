@@ -52,7 +52,7 @@ def _cli(args: list[str], env: dict[str, str], timeout: float) -> subprocess.Com
 
 
 @contextlib.contextmanager
-def _stack(root: Path, shell: dict[str, str]) -> Iterator[dict[str, str]]:
+def _stack(root: Path, shell: dict[str, str], demo: bool = False) -> Iterator[dict[str, str]]:
     """`driftwise prod up` under `root` (workers get `shell`'s settings), then `prod down`.
 
     Yields the environment of a user who ran `source <state>/prod.env` in `shell`.
@@ -60,7 +60,7 @@ def _stack(root: Path, shell: dict[str, str]) -> Iterator[dict[str, str]]:
     from orchestration.prod.stack import load_state
 
     state = root / "stack"
-    up = _cli(["prod", "up", "--state", str(state)], shell, timeout=300)
+    up = _cli(["prod", "up", "--state", str(state), *(["--demo"] if demo else [])], shell, 300)
     assert up.returncode == 0, up.stdout + up.stderr
     try:
         stack = load_state(state)
@@ -105,19 +105,17 @@ def prod_make_run(tmp_path_factory: pytest.TempPathFactory, data_wheel: Path) ->
     """What `make run` runs (`driftwise fetch-data` + `driftwise run`: two movie batches, the
     first champion, serving, tweets drift, the drift sensor's retrain on the celery worker,
     the staged canary to a promotion), on the prod profile (~8 min on 2 cores)."""
-    from orchestration.cli.main_loop import DEMO_ROLLOUT
-
     root = tmp_path_factory.mktemp("prod-make-run")
     home = root / "home"
     (home / "cache").mkdir(parents=True)
     shutil.copy(data_wheel, home / "cache" / data_wheel.name)  # fetch-data finds it: offline
-    # The demo clocks `driftwise run` sets for itself, set before the workers start: the
-    # canary_rollout step runs on a worker and must read the same rollout policy.
-    settings = dict(DEMO_ROLLOUT, DRIFTWISE_RETRAIN_COOLDOWN_S="0")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with _stack(root, _shell(home, **settings)) as env:
+    # --demo: the workers get the demo clocks `driftwise run` sets for itself - the
+    # canary_rollout step runs on a worker and must read the same rollout policy.
+    with _stack(root, _shell(home), demo=True) as env:
+        assert env["DRIFTWISE_ROLLOUT__BAKE_S"] == "5"  # recorded in prod.env too
         for args in (["fetch-data"], ["init"]):
             done = _cli(args, env, timeout=300)
             assert done.returncode == 0, done.stdout + done.stderr
