@@ -350,9 +350,9 @@ def prod_up(
     from orchestration.prod.stack import up
 
     if demo:  # what run_main_loop sets for itself; the workers must see it too
-        from orchestration.cli.main_loop import DEMO_ROLLOUT
+        from orchestration.cli.main_loop import DEMO_SETTINGS
 
-        for key, value in {**DEMO_ROLLOUT, "DRIFTWISE_RETRAIN_COOLDOWN_S": "0"}.items():
+        for key, value in DEMO_SETTINGS.items():
             os.environ.setdefault(key, value)
     stack = up(state, _settings().root, celery_workers=workers)
     for name, port in stack.ports.items():

@@ -53,6 +53,9 @@ DEMO_ROLLOUT = {
     "DRIFTWISE_ROLLOUT__BAKE_S": "5",
     "DRIFTWISE_ROLLOUT__MIN_REQUESTS": "60",
 }
+# Everything the demo sets for itself (environment wins); `driftwise prod up --demo` gives
+# the same to the celery workers. No cooldown: the demo wants the drift reaction now.
+DEMO_SETTINGS = {**DEMO_ROLLOUT, "DRIFTWISE_RETRAIN_COOLDOWN_S": "0"}
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -287,9 +290,7 @@ def run_main_loop(
     registry = settings.data_registry()
     defs = build_definitions(settings)
     first_ids = _land(settings, FIRST_BATCHES)
-    # The demo wants the drift reaction now, not after the production cooldown (30 min).
-    os.environ.setdefault("DRIFTWISE_RETRAIN_COOLDOWN_S", "0")
-    for key, value in DEMO_ROLLOUT.items():
+    for key, value in DEMO_SETTINGS.items():
         os.environ.setdefault(key, value)
     daemon = start_daemon(settings.layout.dagster_home, settings.layout.logs / "dagster-daemon.log")
     replay, stats, rollout = None, None, None

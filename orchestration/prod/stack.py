@@ -74,6 +74,12 @@ class StackState:
         }
 
 
+# The variables StackState.env sets itself (never part of a user's recorded settings).
+_OWN = frozenset(
+    StackState("", "", dict.fromkeys(("postgres", "s3", "mlflow", "redis"), 0), "").env
+)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -166,8 +172,7 @@ def _alive(pid: int) -> bool:
 
 def _user_config() -> dict[str, str]:
     """The DRIFTWISE_* settings of this shell, less the ones the stack itself sets."""
-    own = StackState("", "", {k: 0 for k in ("postgres", "s3", "mlflow", "redis")}, "").env
-    return {k: v for k, v in os.environ.items() if k.startswith("DRIFTWISE_") and k not in own}
+    return {k: v for k, v in os.environ.items() if k.startswith("DRIFTWISE_") and k not in _OWN}
 
 
 def up(root: Path, home: Path, celery_workers: int = 1, timeout: float = 60.0) -> StackState:
