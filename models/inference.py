@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from models.bundle import BundleConfig, EncoderRef, read_bundle_config
+from models.bundle import LEXICAL_WEIGHTS, BundleConfig, EncoderRef, read_bundle_config
 from models.components.bag import HashedBagNet
 from models.components.encoder import MiniLMEncoder
 from models.components.head import ClassifierHead
@@ -54,34 +54,55 @@ class Predictor(ABC):
         return np.zeros((0, len(self.config.labels)), dtype=np.float32)
 
 
-class HashedBagPredictor(Predictor):
-    """Fast tier: hash texts, average bucket embeddings, linear layer."""
+class BagScorer:
+    """A hashed n-gram bag (the fast tier's net, or a wide accurate tier's lexical part)
+    with its featuriser: texts -> logits."""
 
     def __init__(self, config: BundleConfig, net: HashedBagNet, batch_size: int = 1024) -> None:
-        super().__init__(config)
         if config.hashing is None:
-            raise ValueError("a hashed_bag bundle needs its hashing config")
+            raise ValueError(f"{config.architecture} bundle lacks the hashing config of its bag")
         self.featurizer = HashedNgramFeaturizer(config.hashing)
         self.net = net.eval()
         self.batch_size = batch_size
 
     @torch.inference_mode()
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) == 0:
-            return self._empty()
+    def logits(self, texts: Sequence[str]) -> torch.Tensor:
         out = []
         device = self.net.classifier.weight.device
         for start in range(0, len(texts), self.batch_size):
-            indices, offsets = self.featurizer(texts[start : start + self.batch_size])
-            logits = self.net(
-                torch.from_numpy(indices).to(device), torch.from_numpy(offsets).to(device)
+            indices, offsets = self.featurizer(list(texts[start : start + self.batch_size]))
+            out.append(
+                self.net(torch.from_numpy(indices).to(device), torch.from_numpy(offsets).to(device))
             )
-            out.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
-        return np.concatenate(out)
+        return torch.cat(out).float()
+
+
+def load_bag(config: BundleConfig, bundle_dir: Path, file: str, device: str = "cpu") -> BagScorer:
+    """The bag stored in `bundle_dir / file` (`model.safetensors`, `lexical.safetensors`)."""
+    if config.hashing is None or config.embed_dim is None:
+        raise ValueError(f"{config.architecture} bundle lacks hashing/embed_dim for its bag")
+    net = HashedBagNet(config.hashing.n_buckets, config.embed_dim, len(config.labels))
+    net.load_state_dict(load_file(str(Path(bundle_dir) / file)))
+    return BagScorer(config, net.to(device))
+
+
+class HashedBagPredictor(Predictor):
+    """Fast tier: hash texts, average bucket embeddings, linear layer."""
+
+    def __init__(self, config: BundleConfig, net: HashedBagNet, batch_size: int = 1024) -> None:
+        super().__init__(config)
+        self.bag = BagScorer(config, net, batch_size)
+        self.net = self.bag.net
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return self._empty()
+        return torch.softmax(self.bag.logits(texts), dim=-1).cpu().numpy()
 
 
 class MiniLMPredictor(Predictor):
-    """Accurate tier: MiniLM sentence embedding (frozen or fine-tuned), then the head."""
+    """Accurate tier: MiniLM sentence embedding (frozen or fine-tuned), then the head; a wide
+    bundle adds its lexical bag's logits (models.components.wide)."""
 
     def __init__(
         self,
@@ -89,12 +110,16 @@ class MiniLMPredictor(Predictor):
         encoder: "MiniLMEncoder | Encoder",
         head: ClassifierHead,
         batch_size: int = 32,
+        lexical: BagScorer | None = None,
     ) -> None:
         super().__init__(config)
+        if config.lexical and lexical is None:
+            raise ValueError("a wide bundle's predictor needs its lexical bag")
         # A torch module, or a runtime variant of it (models/encoder_runtime: ONNX, int8).
         self.encoder = encoder.eval() if isinstance(encoder, torch.nn.Module) else encoder
         self.head = head.eval()
         self.batch_size = batch_size
+        self.lexical = lexical
 
     @torch.inference_mode()
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -102,8 +127,10 @@ class MiniLMPredictor(Predictor):
             return self._empty()
         embeddings = self.encoder.embed(list(texts), batch_size=self.batch_size)
         device = next(self.head.parameters()).device
-        logits = self.head(torch.from_numpy(embeddings).to(device))
-        return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        logits = self.head(torch.from_numpy(embeddings).to(device)).float()
+        if self.lexical is not None:
+            logits = logits + self.lexical.logits(texts).to(device)
+        return torch.softmax(logits, dim=-1).cpu().numpy()
 
 
 def _encoder_ref(config: BundleConfig) -> EncoderRef:
@@ -139,30 +166,30 @@ def load_predictor(
     `cache_dir`); the fast tier has no encoder and ignores it."""
     bundle_dir = Path(bundle_dir)
     config = read_bundle_config(bundle_dir)
-    num_classes = len(config.labels)
     if config.architecture == "hashed_bag":
-        if config.hashing is None or config.embed_dim is None:
-            raise ValueError("hashed_bag bundle lacks hashing/embed_dim")
-        net = HashedBagNet(config.hashing.n_buckets, config.embed_dim, num_classes)
-        net.load_state_dict(load_file(str(bundle_dir / "model.safetensors")))
-        return HashedBagPredictor(config, net.to(device))
-    if config.head is None:
-        raise ValueError(f"{config.architecture} bundle lacks its head config")
-    head = ClassifierHead(
-        num_classes, config.head.input_dim, config.head.hidden, config.head.dropout
-    )
-    head.load_state_dict(load_file(str(bundle_dir / "head.safetensors")))
+        return HashedBagPredictor(config, load_bag(config, bundle_dir, "model.safetensors").net)
+    head = _load_head(config, bundle_dir).to(device)
+    lexical = load_bag(config, bundle_dir, LEXICAL_WEIGHTS, device) if config.lexical else None
     if encoder_variant == "torch-fp32":
-        return MiniLMPredictor(
-            config, _load_encoder(config, bundle_dir).to(device), head.to(device)
-        )
+        encoder = _load_encoder(config, bundle_dir).to(device)
+        return MiniLMPredictor(config, encoder, head, lexical=lexical)
     from models.encoder_runtime import make_encoder
 
     ref = _encoder_ref(config)
     # Packaged weights: the runtime loads (or reuses its cached export of) them itself.
     module = _load_encoder(config, bundle_dir) if ref.weights == "bundle" else None
     runtime = make_encoder(encoder_variant, ref.max_tokens, cache_dir, module=module)
-    return MiniLMPredictor(config, runtime, head.to(device))
+    return MiniLMPredictor(config, runtime, head, lexical=lexical)
+
+
+def _load_head(config: BundleConfig, bundle_dir: Path) -> ClassifierHead:
+    if config.head is None:
+        raise ValueError(f"{config.architecture} bundle lacks its head config")
+    head = ClassifierHead(
+        len(config.labels), config.head.input_dim, config.head.hidden, config.head.dropout
+    )
+    head.load_state_dict(load_file(str(Path(bundle_dir) / "head.safetensors")))
+    return head.eval()
 
 
 class CachedScorer:
@@ -199,10 +226,9 @@ class CachedScorer:
         cache = EmbeddingCache(self.root, minilm_cache_key(ref.max_tokens))
         embedder = self._embedders.setdefault(ref.max_tokens, MiniLMEmbedder(ref.max_tokens))
         cache.ensure(list(row_ids), list(texts), embedder)  # type: ignore[arg-type]
-        head = ClassifierHead(
-            len(config.labels), config.head.input_dim, config.head.hidden, config.head.dropout
-        )
-        head.load_state_dict(load_file(str(bundle_dir / "head.safetensors")))
+        head = _load_head(config, bundle_dir)
         with torch.inference_mode():
-            logits = head.eval()(torch.from_numpy(cache.lookup(list(row_ids))))
-            return torch.softmax(logits.float(), dim=-1).numpy()
+            logits = head(torch.from_numpy(cache.lookup(list(row_ids)))).float()
+            if config.lexical:
+                logits = logits + load_bag(config, bundle_dir, LEXICAL_WEIGHTS).logits(texts)
+            return torch.softmax(logits, dim=-1).numpy()

@@ -13,6 +13,8 @@ from torch import nn
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassF1Score
 
+from models.components.wide import WideAndDeep, semantic_part
+
 
 class ClassifierLitModule(L.LightningModule):
     """Weighted cross-entropy classifier with macro-F1 per split.
@@ -136,10 +138,20 @@ class HashedBagLitModule(ClassifierLitModule):
 
 
 class MiniLMLitModule(ClassifierLitModule):
-    """Accurate tier: a head on frozen embeddings, or encoder + head fine-tuned together.
+    """Accurate tier: a head on frozen embeddings, or encoder + head fine-tuned together,
+    optionally wide (a lexical bag beside them, models.components.wide).
 
     Fine-tuning (the net has an `encoder`): AdamW with the encoder at `encoder_lr` and the
     fresh head at `lr`, linear warmup then linear decay over the run's steps.
+
+    Wide: the bag's embedding table has 2^18 rows and sparse gradients, which AdamW cannot
+    take (and a dense update of the whole table costs ~95 ms a step on this CPU, against
+    ~2 ms sparse). So the bag gets its own Adagrad, the fast tier's optimiser, at
+    `lexical_lr`, and the module steps both optimisers itself (Lightning's manual
+    optimisation; `clip_norm` then clips the dense side here instead of in the Trainer).
+    The bag starts at `lexical_start_epoch`: until then its logits stay zero (its output
+    layer starts at zero), so the head learns first, and validation-based checkpoint
+    selection keeps the bag only where it helps.
     """
 
     def __init__(
@@ -152,19 +164,26 @@ class MiniLMLitModule(ClassifierLitModule):
         encoder_lr: float = 3e-5,
         weight_decay: float = 0.01,
         warmup_ratio: float = 0.06,
+        lexical_lr: float = 0.1,
+        lexical_start_epoch: int = 0,
+        clip_norm: float | None = None,
     ) -> None:
         super().__init__(net, num_classes, class_weights, lr, seed)
         self.save_hyperparameters(ignore=["net"])
+        self.wide = isinstance(net, WideAndDeep)
+        self.automatic_optimization = not self.wide
 
     def build_optimizer(self, total_steps: int) -> tuple[torch.optim.Optimizer, Any]:
+        """The dense side's optimiser (encoder and head; not a wide net's lexical bag)."""
         hp = self.hparams
-        encoder = getattr(self.net, "encoder", None)
+        semantic = semantic_part(self.net)
+        encoder = getattr(semantic, "encoder", None)
         if encoder is None:
             optimizer = torch.optim.AdamW(
-                self.net.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"]
+                semantic.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"]
             )
             return optimizer, None
-        head: nn.Module = self.net.head  # type: ignore[assignment]
+        head: nn.Module = semantic.head  # type: ignore[assignment]
         optimizer = torch.optim.AdamW(
             [
                 {"params": encoder.parameters(), "lr": hp["encoder_lr"]},
@@ -181,3 +200,35 @@ class MiniLMLitModule(ClassifierLitModule):
             return max(0.0, (total - step) / max(1, total - warmup))
 
         return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+    def configure_optimizers(self) -> Any:
+        if not self.wide:
+            return super().configure_optimizers()
+        optimizer, scheduler = self.build_optimizer(int(self.trainer.estimated_stepping_batches))
+        lexical = torch.optim.Adagrad(
+            self.net.lexical.parameters(),  # type: ignore[union-attr]
+            lr=self.hparams["lexical_lr"],
+        )
+        schedulers = [{"scheduler": scheduler, "interval": "step"}] if scheduler else []
+        return [optimizer, lexical], schedulers
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = super().training_step(batch, batch_idx)
+        if self.automatic_optimization:
+            return loss
+        optimizers: list[Any] = self.optimizers()  # type: ignore[assignment]
+        dense, lexical = optimizers
+        dense.zero_grad()
+        lexical.zero_grad()
+        self.manual_backward(loss)
+        if self.hparams["clip_norm"]:
+            self.clip_gradients(
+                dense, gradient_clip_val=self.hparams["clip_norm"], gradient_clip_algorithm="norm"
+            )
+        dense.step()
+        if self.current_epoch >= self.hparams["lexical_start_epoch"]:
+            lexical.step()
+        scheduler = self.lr_schedulers()
+        if scheduler is not None:
+            scheduler.step()  # type: ignore[union-attr]
+        return loss

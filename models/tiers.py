@@ -11,10 +11,11 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
-from models.bundle import HeadConfig, encoder_ref
+from models.bundle import LEXICAL_WEIGHTS, HeadConfig, encoder_ref
 from models.components.bag import HashedBagNet
 from models.components.encoder import EMBEDDING_DIM, MiniLMEncoder
 from models.components.head import ClassifierHead, EncoderClassifier
+from models.components.wide import WideAndDeep
 from models.datamodules import (
     EmbeddingDataModule,
     HashedBagDataModule,
@@ -65,26 +66,38 @@ def build_tier(
 
     head = ClassifierHead(num_classes, EMBEDDING_DIM, spec.head_hidden, spec.dropout)
     head_config = HeadConfig(input_dim=EMBEDDING_DIM, hidden=spec.head_hidden, dropout=spec.dropout)
+    featurizer = HashedNgramFeaturizer(spec.hashing) if spec.wide else None
     datamodule: SnapshotDataModule
     net: nn.Module
     if plan.mode == "frozen_encoder":
         cache = EmbeddingCache(cache_dir, minilm_cache_key(spec.max_tokens))
         device = "cuda" if plan.accelerator == "gpu" else "cpu"
         embedder = MiniLMEmbedder(spec.max_tokens, spec.embed_batch_size, device)
-        datamodule = EmbeddingDataModule(snapshot, labels, cache, embedder, **common)
+        datamodule = EmbeddingDataModule(
+            snapshot, labels, cache, embedder, featurizer=featurizer, **common
+        )
         net = head
-        fields = {
+        fields: dict[str, Any] = {
             "encoder": encoder_ref(spec.max_tokens, "package"),
             "head": head_config,
             "weights": ["head.safetensors"],
         }
     else:
         net = EncoderClassifier(MiniLMEncoder(spec.max_tokens), head)
-        datamodule = TextDataModule(snapshot, labels, spec.max_tokens, **common)
+        datamodule = TextDataModule(
+            snapshot, labels, spec.max_tokens, featurizer=featurizer, **common
+        )
         fields = {
             "encoder": encoder_ref(spec.max_tokens, "bundle"),
             "head": head_config,
             "weights": ["encoder.safetensors", "head.safetensors"],
+        }
+    if spec.wide:
+        net = WideAndDeep(net, HashedBagNet(spec.hashing.n_buckets, spec.embed_dim, num_classes))
+        fields |= {
+            "hashing": spec.hashing,
+            "embed_dim": spec.embed_dim,
+            "weights": sorted([*fields["weights"], LEXICAL_WEIGHTS]),
         }
     module = MiniLMLitModule(
         net,
@@ -95,5 +108,8 @@ def build_tier(
         encoder_lr=spec.encoder_lr,
         weight_decay=spec.weight_decay,
         warmup_ratio=spec.warmup_ratio,
+        lexical_lr=spec.lexical_lr,
+        lexical_start_epoch=spec.lexical_start_epoch,
+        clip_norm=1.0 if plan.mode == "finetune" else None,
     )
     return TierParts(datamodule, module, fields)

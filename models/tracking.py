@@ -201,7 +201,7 @@ def log_training_run(
             if r.truncation is not None
             for key, value in (
                 ("truncated_share", f"{r.truncation.share:.4f}"),
-                ("truncation", r.truncation.notice("training texts")),
+                ("truncation", r.truncation.notice("training texts", lexical=r.spec.wide)),
             )
         },
     }

@@ -159,7 +159,8 @@ def _trainer(
         enable_model_summary=progress,
         num_sanity_val_steps=0,
         default_root_dir=work_dir,
-        gradient_clip_val=1.0 if plan.mode == "finetune" else None,
+        # A wide module steps its own optimisers and clips there (models.lit_modules).
+        gradient_clip_val=1.0 if plan.mode == "finetune" and not spec.wide else None,
         log_every_n_steps=1,  # nothing is logged per step; this only silences a warning
     )
     return trainer, checkpoint
@@ -265,7 +266,7 @@ def train(
         log.log(
             logging.WARNING if truncation.share >= 0.05 else logging.INFO,
             "%s",
-            truncation.notice("training texts"),
+            truncation.notice("training texts", lexical=spec.wide),
         )
     weights = None
     if spec.class_weighting == "balanced":

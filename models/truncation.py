@@ -63,14 +63,18 @@ class TruncationStats:
     def share(self) -> float:
         return self.truncated / self.n if self.n else 0.0
 
-    def notice(self, what: str = "texts") -> str:
-        """One plain sentence for a person (Dagster metadata, logs)."""
+    def notice(self, what: str = "texts", lexical: bool = False) -> str:
+        """One plain sentence for a person (Dagster metadata, logs). `lexical`: the tier has
+        a lexical bag beside the encoder (models.components.wide), which reads every word."""
         if not self.truncated:
             return f"All {self.n} {what} fit the accurate tier's {self.max_tokens}-token window."
+        rest = (
+            "its lexical n-gram bag reads the whole text" if lexical else "nothing reads the rest"
+        )
         return (
             f"{percent(self.share)} of {what} ({self.truncated} of {self.n}) exceed the accurate "
-            f"tier's {self.max_tokens}-token window; only their first {self.max_tokens} tokens "
-            f"are read (median length {self.median_tokens:.0f} tokens)."
+            f"tier's {self.max_tokens}-token window; its encoder reads only their first "
+            f"{self.max_tokens} tokens and {rest} (median length {self.median_tokens:.0f} tokens)."
         )
 
     def to_dict(self) -> dict[str, float]:

@@ -62,7 +62,7 @@ def truncation_notices(bundles: dict[str, str], golden: pd.DataFrame) -> list[Tr
             continue
         stats = truncation_stats(texts, config.encoder.max_tokens)
         trained = config.metrics.get(TRUNCATED_SHARE)
-        message = f"{tier}: {stats.notice('golden texts')}"
+        message = f"{tier}: {stats.notice('golden texts', lexical=config.lexical)}"
         if trained is not None:
             message += f" Training texts: {percent(trained)} exceeded it."
         notices.append(

@@ -18,7 +18,8 @@ import pytest
 from safetensors import safe_open
 
 from models.bundle import read_bundle_config
-from models.inference import HashedBagPredictor, MiniLMPredictor, load_predictor
+from models.components.wide import WideAndDeep
+from models.inference import BagScorer, HashedBagPredictor, MiniLMPredictor, load_predictor
 from models.reports import ClassificationReport
 
 
@@ -73,7 +74,10 @@ def test_accurate_round_trip_is_identical(accurate_result, small_snapshot):
     loaded = load_predictor(accurate_result.bundle_dir)
     assert isinstance(loaded, MiniLMPredictor)
     # Same (package) encoder, in-memory head vs the head read back from safetensors.
-    before = MiniLMPredictor(accurate_result.bundle, loaded.encoder, accurate_result.net)
+    net = accurate_result.net
+    assert isinstance(net, WideAndDeep)  # the default accurate tier is wide
+    lexical = BagScorer(accurate_result.bundle, net.lexical)
+    before = MiniLMPredictor(accurate_result.bundle, loaded.encoder, net.semantic, lexical=lexical)
     after_probs = loaded.predict_proba(texts)
     np.testing.assert_array_equal(after_probs, before.predict_proba(texts))
     # Serving embeds on the fly, training read cached embeddings: the labels must agree
@@ -117,7 +121,9 @@ def test_bundles_hold_only_json_and_safetensors(fast_result, accurate_result):
     assert fast.architecture == "hashed_bag" and fast.hashing == fast_result.spec.hashing
     frozen = read_bundle_config(accurate_result.bundle_dir)
     assert frozen.architecture == "frozen_encoder" and frozen.encoder is not None
-    assert frozen.encoder.weights == "package" and frozen.weights == ["head.safetensors"]
+    assert frozen.encoder.weights == "package"
+    assert frozen.weights == ["head.safetensors", "lexical.safetensors"] and frozen.lexical
+    assert frozen.hashing == accurate_result.spec.hashing
     # the frozen-encoder bundle carries the head only, not the 90 MB encoder
     assert (accurate_result.bundle_dir / "head.safetensors").stat().st_size < 2_000_000
 

@@ -17,6 +17,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from data.snapshot import label_set
+from models.components.wide import WideAndDeep, semantic_part
 from models.inference import load_predictor
 from models.spec import TrainSpec, resolve
 from models.tiers import build_tier
@@ -29,6 +30,11 @@ CHANCE_MARGIN = 0.15  # two balanced classes: chance macro-F1 is ~0.5
 def smoke(snapshot: pd.DataFrame, spec: TrainSpec, tmp_path: Path, cache: Path) -> L.Trainer:
     plan = resolve(spec)
     parts = build_tier(spec, plan, snapshot, label_set(snapshot), None, cache)
+    return fast_dev_fit(parts, tmp_path)
+
+
+def fast_dev_fit(parts, tmp_path: Path) -> L.Trainer:
+    """One training and one validation batch of `parts` under a real Trainer."""
     trainer = L.Trainer(
         fast_dev_run=True,
         accelerator="cpu",
@@ -56,6 +62,36 @@ def test_fast_dev_run_accurate_frozen(small_snapshot, embedding_cache_dir, tmp_p
     assert torch.isfinite(trainer.callback_metrics["train/loss"])
 
 
+def _trained_parts(net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+@pytest.mark.parametrize("lexical", [True, False])
+def test_wide_accurate_tier_trains_both_sides(
+    small_snapshot, embedding_cache_dir, tmp_path, lexical
+):
+    """lexical=True (the default) puts a hashed n-gram bag beside the head: one fast_dev_run
+    step changes the head (AdamW) and the bag's embedding rows (sparse Adagrad) alike;
+    lexical=False leaves the plain head, as before."""
+    spec = TrainSpec(tier="accurate", accelerator="cpu", lexical=lexical)
+    plan = resolve(spec)
+    parts = build_tier(
+        spec, plan, small_snapshot, label_set(small_snapshot), None, embedding_cache_dir
+    )
+    net = parts.module.net
+    assert isinstance(net, WideAndDeep) is lexical
+    assert ("lexical.safetensors" in parts.bundle_fields["weights"]) is lexical
+    before = _trained_parts(net)
+    fast_dev_fit(parts, tmp_path)
+    after = net.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    head_keys = {k for k in before if "layers" in k}
+    assert head_keys and head_keys <= changed
+    if lexical:
+        assert {"lexical.embedding.weight", "lexical.classifier.weight"} <= changed
+        assert parts.module.automatic_optimization is False
+
+
 @pytest.mark.slow
 def test_fast_dev_run_accurate_finetune_on_cpu(small_snapshot, tmp_path):
     # The GPU path (encoder trained end to end) forced onto the CPU with a tiny batch.
@@ -63,17 +99,10 @@ def test_fast_dev_run_accurate_finetune_on_cpu(small_snapshot, tmp_path):
     plan = resolve(spec)
     assert plan.mode == "finetune"
     parts = build_tier(spec, plan, small_snapshot, label_set(small_snapshot), None, tmp_path)
-    before = parts.module.net.encoder.transformer.embeddings.word_embeddings.weight.clone()
-    trainer = L.Trainer(
-        fast_dev_run=True,
-        accelerator="cpu",
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=tmp_path,
-    )
-    trainer.fit(parts.module, datamodule=parts.datamodule)
-    after = parts.module.net.encoder.transformer.embeddings.word_embeddings.weight
+    encoder = semantic_part(parts.module.net).encoder
+    before = encoder.transformer.embeddings.word_embeddings.weight.clone()
+    trainer = fast_dev_fit(parts, tmp_path)
+    after = encoder.transformer.embeddings.word_embeddings.weight
     assert torch.isfinite(trainer.callback_metrics["train/loss"])
     assert not torch.equal(before, after), "the encoder must be trained, not frozen"
 

@@ -37,9 +37,10 @@ def test_share_counts_texts_cut_at_the_window_boundary() -> None:
     assert stats.max_tokens == 128
     assert stats.median_tokens == pytest.approx((128 + 129) / 2)
     assert stats.notice() == (
-        "50% of texts (2 of 4) exceed the accurate tier's 128-token window; only their "
-        "first 128 tokens are read (median length 128 tokens)."
+        "50% of texts (2 of 4) exceed the accurate tier's 128-token window; its encoder reads "
+        "only their first 128 tokens and nothing reads the rest (median length 128 tokens)."
     )
+    assert "its lexical n-gram bag reads the whole text" in stats.notice(lexical=True)
     assert truncation_stats(texts, max_tokens=512).share == 0.0
     assert "All 4 texts fit" in truncation_stats(texts, max_tokens=512).notice()
 

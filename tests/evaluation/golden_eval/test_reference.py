@@ -145,6 +145,6 @@ def test_truncation_notice_for_an_accurate_bundle(tmp_path: Path) -> None:
     assert notice.training_share == 0.25
     assert notice.message == (
         "accurate: 50% of golden texts (1 of 2) exceed the accurate tier's 16-token window; "
-        "only their first 16 tokens are read (median length 23 tokens). Training texts: 25% "
-        "exceeded it."
+        "its encoder reads only their first 16 tokens and nothing reads the rest (median length "
+        "23 tokens). Training texts: 25% exceeded it."
     )
