@@ -17,20 +17,33 @@ is the drift reference:
 - **launch overhead**: a fresh Python process importing the Definitions alone;
 - **limit**: the irreducible work - reading the CSV and embedding the new texts with MiniLM.
 
-Measured on 2026-12-04 (2 cores, medians of 3):
+Rows "launched": the product's own `ingest` job on the home's real instance (our
+dagster.yaml), launched the way the daemon launches it - **new interpreter** (`dagster api
+execute_run`, what Dagster's DefaultRunLauncher has the code server start) against **warm**
+(orchestration/launcher.py: a child forked from a forkserver that imported the Definitions,
+Evidently, transformers and torch once). Wall = launch call to the run's end.
+
+Measured on 2026-12-04 (2 cores, `--repeats 1`, other load: none):
 
 | case | process | ingested_batch s | drift_report s | run wall s | verdict |
 |---|---|---|---|---|---|
-| 2 rows, default | warm | 0.28 | 0.31 | 0.84 | insufficient_data |
-| 2 rows, default | fresh | 0.95 | 1.78 | 7.73 | insufficient_data |
-| 100 rows, default | warm | 0.56 | 0.33 | 1.20 | insufficient_data |
-| 100 rows, default | fresh | 1.03 | 1.95 | 7.76 | insufficient_data |
-| 100 rows, full check | warm | 0.77 | 1.17 | 2.22 | no_drift |
-| 100 rows, full check | fresh | 1.55 | 7.92 | 15.99 | no_drift |
+| 2 rows, default | warm | 0.27 | 0.37 | 0.90 | insufficient_data |
+| 2 rows, default | fresh | 1.28 | 2.50 | 10.07 | insufficient_data |
+| 100 rows, default | warm | 0.42 | 0.39 | 1.18 | insufficient_data |
+| 100 rows, default | fresh | 1.01 | 2.78 | 10.40 | insufficient_data |
+| 100 rows, full check | warm | 0.73 | 2.48 | 3.56 | no_drift |
+| 100 rows, full check | fresh | 1.75 | 10.80 | 20.69 | no_drift |
+| 2 rows, default | launched, new interpreter | 1.58 | 4.04 | 10.24 | insufficient_data |
+| 2 rows, default | launched, warm | 1.30 | 0.79 | 5.03 | insufficient_data |
+| 100 rows, default | launched, new interpreter | 1.38 | 2.50 | 8.68 | insufficient_data |
+| 100 rows, default | launched, warm | 1.35 | 1.15 | 4.20 | insufficient_data |
+| 100 rows, full check | launched, new interpreter | 1.36 | 11.09 | 16.06 | no_drift |
+| 100 rows, full check | launched, warm | 1.47 | 2.29 | 6.35 | no_drift |
 
-Launch overhead 3.16 s (14.52 s before heavy imports moved into the steps); limit 0.48 s;
-before issue #9: 25-50 s for a 2-row file. Of a fresh full check's 7.9 s drift step, ~6 s is
-importing transformers (3.0), Evidently (2.3) and torch (0.9).
+The warm launcher's first launch (starting the forkserver, importing everything once) took
+16.8 s; launch overhead of a fresh process importing the Definitions 3.9 s; limit 1.04 s.
+Before issue #9: 25-50 s for a 2-row file. A daemon-launched 100-row batch with the full
+drift check: 16.1 s in a new interpreter, 6.4 s forked warm (target <= 10 s).
 
 Usage: python bench/tiny_batch.py [--repeats 3]
 """
@@ -119,6 +132,71 @@ def cold_run(home: Path, path: Path, min_samples: int | None) -> dict[str, float
     return {**result, "wall": time.perf_counter() - started}
 
 
+def launched_run(
+    instance: object, home: Path, path: Path, min_samples: int | None, how: str
+) -> dict[str, float | str]:
+    """The product's `ingest` job on the home's real instance, launched as the daemon does:
+    `how="spawn"` starts `dagster api execute_run` in a new interpreter (what Dagster's
+    DefaultRunLauncher has the code server do), `how="warm"` goes through our
+    WarmRunLauncher (a child forked from the preloaded forkserver). Wall = launch call to
+    the run's end, polled every 50 ms."""
+    import dagster as dg
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+    from dagster._grpc.types import ExecuteRunArgs
+    from dagster._serdes import serialize_value
+
+    from data.landing import batch_id_for
+    from orchestration.definitions import build_definitions
+    from orchestration.settings import load_settings
+
+    assert isinstance(instance, dg.DagsterInstance)
+    key = batch_id_for(path)
+    instance.add_dynamic_partitions("batches", [key])
+    job = build_definitions(load_settings()).resolve_job_def("ingest")
+    origin = (
+        ReconstructableRepository.for_module("orchestration.definitions", "defs", str(REPO_ROOT))
+        .get_reconstructable_job("ingest")
+        .get_python_origin()
+    )
+    config = {} if min_samples is None else {"min_samples": min_samples}
+    run = instance.create_run_for_job(
+        job_def=job,
+        run_config={"ops": {"drift_report": {"config": config}}},
+        tags={"dagster/partition": key},
+        job_code_origin=origin,
+    )
+    started = time.perf_counter()
+    if how == "warm":
+        instance.launch_run(run.run_id, workspace=None)  # type: ignore[arg-type]
+    else:
+        args = ExecuteRunArgs(job_origin=origin, run_id=run.run_id, instance_ref=instance.get_ref())
+        subprocess.Popen(
+            [sys.executable, "-m", "dagster", "api", "execute_run", serialize_value(args)],
+            cwd=REPO_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    while True:
+        record = instance.get_run_by_id(run.run_id)
+        assert record is not None
+        if record.is_finished:
+            break
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    assert record.status == dg.DagsterRunStatus.SUCCESS, f"{how} run {run.run_id} failed"
+    steps = {
+        e.dagster_event.step_key: e.dagster_event.event_specific_data.duration_ms / 1000
+        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
+        if e.dagster_event is not None
+    }
+    verdict = (
+        instance.get_latest_materialization_event(dg.AssetKey("drift_report"))
+        .asset_materialization.metadata["verdict"]  # type: ignore[union-attr]
+        .value
+    )
+    return {**steps, "wall": wall, "verdict": verdict}
+
+
 def main() -> None:
     from orchestration.cli import offline
 
@@ -197,6 +275,36 @@ def main() -> None:
                     flush=True,
                 )
 
+        # Launched as the daemon launches runs, on the home's own instance (our dagster.yaml).
+        import os
+
+        import dagster as dg
+
+        from orchestration.cli.instance import ensure_dagster_home
+
+        os.environ["DRIFTWISE_HOME"] = str(home)  # the Definitions' resources read it
+        with dg.DagsterInstance.from_config(str(ensure_dagster_home(home / "dagster"))) as inst:
+            started = time.perf_counter()
+            launched_run(inst, home, land(100), 50, "warm")  # starts the forkserver
+            forkserver_start = time.perf_counter() - started
+            for label, rows, min_samples in cases:
+                for process in ("spawn", "warm"):
+                    runs = [
+                        launched_run(inst, home, land(rows), min_samples, process)
+                        for _ in range(args.repeats)
+                    ]
+                    med = {
+                        k: statistics.median(float(r[k]) for r in runs)
+                        for k in ("ingested_batch", "drift_report", "wall")
+                    }
+                    name = "launched, new interpreter" if process == "spawn" else "launched, warm"
+                    print(
+                        f"| {label} | {name} | {med['ingested_batch']:.2f} | "
+                        f"{med['drift_report']:.2f} | {med['wall']:.2f} | {runs[-1]['verdict']} |",
+                        flush=True,
+                    )
+            inst.run_launcher.join()
+
         texts = fresh.iloc[cursor : cursor + 100]["text"].tolist()
         path = home / "limit.csv"
         fresh.iloc[cursor : cursor + 100][["text", "label"]].to_csv(path, index=False)
@@ -209,7 +317,9 @@ def main() -> None:
 
     overhead = statistics.median(launch_overhead() for _ in range(args.repeats))
     print(
-        f"\nlaunch overhead (fresh process importing the Definitions): {overhead:.2f} s\n"
+        f"\nwarm launcher's first launch (starts the forkserver, imports once): "
+        f"{forkserver_start:.2f} s\n"
+        f"launch overhead (fresh process importing the Definitions): {overhead:.2f} s\n"
         f"limit (read 100-row CSV + MiniLM on 100 new texts, encoder loaded): {limit:.2f} s\n"
         "before (issue #9): 25-50 s for a 2-row file, drift 12-14 s\n"
         f"medians of {args.repeats} runs; each run lands new, never-seen rows; warm = in the "

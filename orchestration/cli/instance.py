@@ -24,6 +24,11 @@ run_retries:
   enabled: true
 sensors:
   use_threads: false
+run_launcher:
+  # Each run forks from a process that imported the Definitions, Evidently and torch once,
+  # instead of starting a new interpreter (orchestration/launcher.py, bench/tiny_batch.py).
+  module: orchestration.launcher
+  class: WarmRunLauncher
 """
 
 

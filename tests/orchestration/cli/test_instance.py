@@ -24,6 +24,19 @@ def test_local_instance_has_no_external_storage(tmp_path: Path) -> None:
     assert config["telemetry"] == {"enabled": False}
 
 
+def test_instance_launches_runs_with_the_warm_launcher(tmp_path: Path) -> None:
+    """The written dagster.yaml loads into a real instance whose launcher is ours
+    (tests/orchestration/test_launcher.py runs it)."""
+    import dagster as dg
+
+    from orchestration.launcher import DEFAULT_PRELOAD, WarmRunLauncher
+
+    home = ensure_dagster_home(tmp_path / "d")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert isinstance(instance.run_launcher, WarmRunLauncher)
+        assert instance.run_launcher.preload == list(DEFAULT_PRELOAD)
+
+
 def test_prod_instance_reads_its_database_url_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
