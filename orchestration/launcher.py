@@ -16,7 +16,7 @@ from the daemon (which runs gRPC and sensor threads), is what makes fork safe he
 Trade-offs, stated: a code change reaches runs when the daemon restarts (the forkserver holds
 the old modules, as a code server does until it reloads); termination sends SIGINT to the
 worker's pid, so it works from the machine that launched the run (the pid and host are run
-tags).
+tags). The local profile only: in prod, runs belong to the platform's launcher (k8s, ECS).
 """
 
 import multiprocessing

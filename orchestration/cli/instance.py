@@ -24,9 +24,13 @@ run_retries:
   enabled: true
 sensors:
   use_threads: false
+"""
+
+# local: each run forks from a process that imported the Definitions, Evidently and torch
+# once, instead of starting a new interpreter (orchestration/launcher.py, bench/tiny_batch.py).
+# prod keeps Dagster's launcher: there runs belong to the platform's launcher (k8s, ECS).
+WARM_LAUNCHER_YAML = """\
 run_launcher:
-  # Each run forks from a process that imported the Definitions, Evidently and torch once,
-  # instead of starting a new interpreter (orchestration/launcher.py, bench/tiny_batch.py).
   module: orchestration.launcher
   class: WarmRunLauncher
 """
@@ -46,7 +50,7 @@ PG_URL_ENV = "DRIFTWISE_DAGSTER_PG_URL"
 
 def dagster_yaml(env: str = "local") -> str:
     """The instance config of the `local` (SQLite under the home) or `prod` resource set."""
-    return DAGSTER_YAML + (PG_STORAGE_YAML if env == "prod" else "")
+    return DAGSTER_YAML + (PG_STORAGE_YAML if env == "prod" else WARM_LAUNCHER_YAML)
 
 
 def ensure_dagster_home(path: Path, env: str = "local") -> Path:

@@ -25,7 +25,7 @@ def test_local_instance_has_no_external_storage(tmp_path: Path) -> None:
 
 
 def test_instance_launches_runs_with_the_warm_launcher(tmp_path: Path) -> None:
-    """The written dagster.yaml loads into a real instance whose launcher is ours
+    """The local dagster.yaml loads into a real instance whose launcher is ours
     (tests/orchestration/test_launcher.py runs it)."""
     import dagster as dg
 
@@ -45,6 +45,7 @@ def test_prod_instance_reads_its_database_url_from_the_environment(
     text = (ensure_dagster_home(tmp_path / "d", "prod") / "dagster.yaml").read_text()
     assert yaml.safe_load(text)["storage"] == {"postgres": {"postgres_url": {"env": PG_URL_ENV}}}
     assert "s3cret" not in text
+    assert "run_launcher" not in yaml.safe_load(text)  # prod keeps the platform's launcher
 
 
 @pytest.mark.parametrize("value", [None, "", "sqlite:///x.db"])
