@@ -31,8 +31,9 @@ class TrainConfig(dg.Config):
         "auto", description="auto (fine-tune on GPU, frozen encoder on CPU), frozen, finetune."
     )
     accurate_lexical: bool = Field(
-        True,
-        description="Accurate tier: a hashed n-gram bag beside the encoder (models.spec).",
+        False,
+        description="Accurate tier: a hashed n-gram bag beside the encoder (models.spec): "
+        "better in domain, worse on domains the training data lacks.",
     )
     accelerator: str = Field("auto", description="auto, cpu or gpu.")
     devices: str = Field("auto", description="Lightning devices: auto, 1, 2, …")

@@ -58,11 +58,12 @@ def accurate_result(
     small_snapshot: pd.DataFrame,
     embedding_cache_dir: Path,
 ):
-    """The accurate tier (frozen encoder, CPU) trained on `small_snapshot`."""
+    """The accurate tier (frozen encoder, CPU), wide (`lexical=True`: the bundle then holds
+    both the head and the bag, so round trips cover both), trained on `small_snapshot`."""
     from models.spec import TrainSpec
     from models.training import train
 
-    spec = TrainSpec(tier="accurate", accelerator="cpu", max_epochs=15, patience=3)
+    spec = TrainSpec(tier="accurate", accelerator="cpu", max_epochs=15, patience=3, lexical=True)
     return train(
         small_snapshot, spec, tmp_path_factory.mktemp("accurate-run"), cache_dir=embedding_cache_dir
     )

@@ -75,7 +75,7 @@ def test_accurate_round_trip_is_identical(accurate_result, small_snapshot):
     assert isinstance(loaded, MiniLMPredictor)
     # Same (package) encoder, in-memory head vs the head read back from safetensors.
     net = accurate_result.net
-    assert isinstance(net, WideAndDeep)  # the default accurate tier is wide
+    assert isinstance(net, WideAndDeep)  # the fixture trains the wide (opt-in) tier
     lexical = BagScorer(accurate_result.bundle, net.lexical)
     before = MiniLMPredictor(accurate_result.bundle, loaded.encoder, net.semantic, lexical=lexical)
     after_probs = loaded.predict_proba(texts)

@@ -70,11 +70,11 @@ def _trained_parts(net: torch.nn.Module) -> dict[str, torch.Tensor]:
 def test_wide_accurate_tier_trains_both_sides(
     small_snapshot, embedding_cache_dir, tmp_path, lexical, start_epoch
 ):
-    """lexical=True (the default) puts a hashed n-gram bag beside the head: two fast_dev_run
+    """lexical=True (opt-in) puts a hashed n-gram bag beside the head: two fast_dev_run
     steps (epoch 0) change the head (AdamW) and, when the bag starts at epoch 0, its output
     layer and embedding rows (sparse Adagrad; the rows move from the second step, once the
     zero-initialised output layer has) too; a bag that starts at epoch 2 is untouched.
-    lexical=False leaves the plain head, as before."""
+    lexical=False (the default) leaves the plain head."""
     spec = TrainSpec(
         tier="accurate", accelerator="cpu", lexical=lexical, lexical_start_epoch=start_epoch
     )
