@@ -56,6 +56,11 @@ DEMO_ROLLOUT = {
 # Everything the demo sets for itself (environment wins); `driftwise prod up --demo` gives
 # the same to the celery workers. No cooldown: the demo wants the drift reaction now.
 DEMO_SETTINGS = {**DEMO_ROLLOUT, "DRIFTWISE_RETRAIN_COOLDOWN_S": "0"}
+# Replayed requests per second: a steady trickle while the drift retrain trains (it shares
+# the machine with the service), more during the canary, whose 10% stage waits for 60
+# challenger samples (~600 requests: ~12 s at 50/s).
+REPLAY_RATE = 5.0
+CANARY_REPLAY_RATE = 50.0
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -138,6 +143,8 @@ def _candidate_table(md: dict[str, Any], title: str) -> Table:
                     )
                 ),
             )
+    if "accurate/lexical" in md:  # why the accurate tier did or did not train wide
+        table.caption = f"accurate tier lexical bag {md['accurate/lexical']}"
     return table
 
 
@@ -312,10 +319,11 @@ def run_main_loop(
         console.print(f"serving {state.champion} on {url} (bentoml serve)")
         timings["serving up"] = time.monotonic() - started
         (drift_id,) = _land(settings, [DRIFT_BATCH])
-        replay = Replay(url, _replay_rows("tweets")).start()
+        replay = Replay(url, _replay_rows("tweets"), rate=REPLAY_RATE).start()
         console.print(
             f"landed {DRIFT_BATCH}; replaying tweets traffic against {url} (4 clients, "
-            "feedback for half, 2 s late); waiting for its ingest run and drift report…"
+            f"{REPLAY_RATE:g} requests/s, feedback for half, 2 s late); waiting for its "
+            "ingest run and drift report…"
         )
         _wait_ingested(instance, registry, [drift_id], timeout, daemon)
         console.print(_ingest_table(instance, [drift_id]))
@@ -328,6 +336,7 @@ def run_main_loop(
             timings["drift retrain done"] = time.monotonic() - started
         rollout = read_rollout(settings.root)
         if rollout is not None and (rollout.active or not rollout.recorded):
+            replay.set_rate(CANARY_REPLAY_RATE)
             console.print(
                 f"canary {rollout.rollout_id}: v{rollout.challenger_version} vs champion "
                 f"v{rollout.champion_version}, the rollout sensor ticks every 10 s…"

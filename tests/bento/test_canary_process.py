@@ -136,7 +136,8 @@ def _daemon_phase(home: Path, client, served, url: str, rows) -> None:  # type: 
     policy = _three_stages()
     champion = client.roles()["champion_version"]
     state = begin_rollout(home, client, served.name, champion, "1", policy)
-    replay = Replay(url, rows, threads=4).start()
+    # paced: unpaced clients would starve the daemon and its code server as they start
+    replay = Replay(url, rows, threads=4, rate=25.0).start()
     log = home / "logs" / "daemon-test.log"
     daemon = start_daemon(dagster_home, log)
     try:
@@ -177,6 +178,7 @@ def _daemon_phase(home: Path, client, served, url: str, rows) -> None:  # type: 
         assert run.status == dg.DagsterRunStatus.SUCCESS
 
 
+@pytest.mark.loop
 @pytest.mark.integration
 @pytest.mark.slow
 def test_canary_rolls_back_a_bad_challenger_and_promotes_a_good_one(served, monkeypatch):
