@@ -3,9 +3,12 @@
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 from filelock import FileLock
 from pydantic import Field, field_validator
 
+from data.golden_set import GOLDEN_PATH, GoldenRef
+from data.schema import DOMAIN, SPLIT
 from data.snapshot import SnapshotRef
 from models.candidate import CandidateRef
 from models.lineage import (
@@ -30,10 +33,11 @@ class TrainConfig(dg.Config):
     accurate_mode: str = Field(
         "auto", description="auto (fine-tune on GPU, frozen encoder on CPU), frozen, finetune."
     )
-    accurate_lexical: bool = Field(
-        False,
-        description="Accurate tier: a hashed n-gram bag beside the encoder (models.spec): "
-        "better in domain, worse on domains the training data lacks.",
+    accurate_lexical: str = Field(
+        "auto",
+        description="Accurate tier: a hashed n-gram bag beside the encoder (models.spec). "
+        "auto: on when the training split covers every domain of the golden set "
+        "(models.lexical_policy); on; off.",
     )
     accelerator: str = Field("auto", description="auto, cpu or gpu.")
     devices: str = Field("auto", description="Lightning devices: auto, 1, 2, …")
@@ -58,10 +62,22 @@ class TrainConfig(dg.Config):
     def _mode(cls, value: str) -> str:
         return _one_of(value, ("auto", "frozen", "finetune"), "accurate_mode")
 
+    @field_validator("accurate_lexical")
+    @classmethod
+    def _lexical(cls, value: str) -> str:
+        from models.lexical_policy import SETTINGS
+
+        return _one_of(value, SETTINGS, "accurate_lexical")
+
     @field_validator("accelerator")
     @classmethod
     def _accelerator(cls, value: str) -> str:
         return _one_of(value, ("auto", "cpu", "gpu"), "accelerator")
+
+
+def _domains(frame: pd.DataFrame) -> list[object]:
+    """The domain column's values (none for a dataset without one)."""
+    return frame[DOMAIN].tolist() if DOMAIN in frame.columns else []
 
 
 def _one_of(value: str, allowed: tuple[str, ...], name: str) -> str:
@@ -75,16 +91,27 @@ def candidate_model(
     context: dg.AssetExecutionContext,
     config: TrainConfig,
     training_snapshot: SnapshotRef,
+    golden_set: GoldenRef,
     registry: DataRegistryResource,
     mlflow: MlflowResource,
     home: RuntimeHomeResource,
 ) -> dg.Output[CandidateRef]:
     """Challenger retrained on the latest snapshot; registered in MLflow with alias challenger."""
+    from models.lexical_policy import choose_lexical
     from models.spec import TrainSpec
     from models.tracking import track_candidate
     from models.training import train
 
-    snapshot = registry.registry().read_table(training_snapshot.path, rev=training_snapshot.tag)
+    reg = registry.registry()
+    snapshot = reg.read_table(training_snapshot.path, rev=training_snapshot.tag)
+    # Whether the accurate tier trains wide depends on what the gate will judge it on.
+    lexical = choose_lexical(
+        config.accurate_lexical,  # type: ignore[arg-type]
+        _domains(snapshot[snapshot[SPLIT] == "train"]),
+        _domains(reg.read_table(GOLDEN_PATH, rev=golden_set.tag)),
+    )
+    if "accurate" in config.tiers:
+        context.log.info("accurate tier lexical bag %s", lexical.reason)
     lineage = {
         SNAPSHOT_TAG: training_snapshot.tag,
         SNAPSHOT_SHA256: training_snapshot.sha256,
@@ -99,7 +126,7 @@ def candidate_model(
             tier=tier,  # type: ignore[arg-type]
             max_epochs=config.fast_max_epochs if tier == "fast" else config.accurate_max_epochs,
             accurate_mode=config.accurate_mode,  # type: ignore[arg-type]
-            lexical=config.accurate_lexical,
+            lexical=lexical.lexical,
             accelerator=config.accelerator,  # type: ignore[arg-type]
             devices=devices,
             strategy=config.strategy,
@@ -163,4 +190,6 @@ def candidate_model(
         metadata[f"{r.tier}/epochs"] = r.epochs_completed
         metadata[f"{r.tier}/samples_per_second"] = round(r.samples_per_second, 1)
         metadata[f"{r.tier}/bundle"] = dg.MetadataValue.path(str(r.bundle_dir))
+        if r.tier == "accurate":
+            metadata["accurate/lexical"] = lexical.reason
     return dg.Output(ref, metadata=metadata)

@@ -98,9 +98,18 @@ def run_baseline(snapshot: pd.DataFrame) -> dict[str, Any]:
 def run_tier(
     tier: str, snapshot: pd.DataFrame, work: Path, overrides: dict[str, Any]
 ) -> dict[str, Any]:
+    from models.lexical_policy import choose_lexical
     from models.spec import TrainSpec
     from models.training import train
 
+    overrides = dict(overrides)
+    lexical = None
+    if tier == "accurate" and "lexical" not in overrides:
+        # The product's default (`accurate_lexical: auto`), judged here on the test split:
+        # the bag is on when the training split covers every domain the test rows come from.
+        train_rows, test_rows = (snapshot[snapshot[SPLIT] == s] for s in ("train", "test"))
+        lexical = choose_lexical("auto", train_rows[DOMAIN], test_rows[DOMAIN])
+        overrides["lexical"] = lexical.lexical
     spec = TrainSpec.model_validate({"tier": tier, "max_epochs": EPOCHS[tier], **overrides})
     started = time.perf_counter()
     result = train(
@@ -114,6 +123,8 @@ def run_tier(
         "epochs": f"{result.best_epoch}/{result.epochs_completed}",
         "truncated": result.truncation.share if result.truncation else None,
         "window": spec.max_tokens,
+        "lexical": spec.wide,
+        **({"lexical_reason": lexical.reason} if lexical else {}),
     }
 
 
@@ -148,7 +159,7 @@ def main() -> None:
     head = f"{'dataset':<11} {'k':>3} {'train/val/test':>15} " + " ".join(
         f"{m + ' val / test':>22}" for m in models
     )
-    print("\n" + head + f" {'accurate truncated':>19}\n" + "-" * (len(head) + 20))
+    print("\n" + head + f" {'accurate truncated':>34}\n" + "-" * (len(head) + 35))
     for row in rows:
         cells = []
         for m in models:
@@ -160,10 +171,12 @@ def main() -> None:
             if acc and acc["truncated"] is not None
             else ""
         )
+        if acc:
+            trunc += " (wide)" if acc["lexical"] else " (encoder only)"
         print(
             f"{row['dataset']:<11} {row['classes']:>3} {row['rows']:>15} "
             + " ".join(cells)
-            + f" {trunc:>19}"
+            + f" {trunc:>34}"
         )
     print(
         "\nmacro-F1 on the snapshot's val split (early stopping / checkpoint selection) and "

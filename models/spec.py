@@ -5,11 +5,10 @@ The two tiers:
 * **fast** — hashed word + char n-gram bag (fastText-like). Trains in seconds on a CPU.
   `accelerator="auto"` resolves to CPU for this tier: its steps are sparse, latency-bound
   lookups that a GPU does not speed up, and CPU keeps its results identical everywhere.
-* **accurate** — all-MiniLM-L6-v2 with a classification head, and (`lexical=True`, opt-in:
-  see the field) a hashed n-gram bag beside it whose logits add to the head's
-  (models.components.wide): the encoder reads a text's first `max_tokens` tokens, the bag
-  reads all of it. `accurate_mode="auto"`
-  follows the hardware: on a GPU the encoder is fine-tuned end to end in bf16-mixed; on a
+* **accurate** — all-MiniLM-L6-v2 with a classification head, and (`lexical=True`; the
+  retrain decides it per run, models.lexical_policy) a hashed n-gram bag beside it whose
+  logits add to the head's (models.components.wide): the encoder reads a text's first
+  `max_tokens` tokens, the bag reads all of it. `accurate_mode="auto"` follows the hardware: on a GPU the encoder is fine-tuned end to end in bf16-mixed; on a
   CPU the encoder is frozen, its embeddings cached on disk per row, and only the head trains
   (a full fine-tuning step takes ~3.6 s on this CPU; a head epoch well under a second).
 
@@ -87,13 +86,13 @@ class TrainSpec(BaseModel):
     dropout: float = Field(0.1, ge=0, lt=1)
     max_tokens: int = Field(128, ge=8, le=512)
     embed_batch_size: int = Field(32, ge=1, description="Batch size when caching embeddings.")
-    # Off by default, on by config (`TrainConfig.accurate_lexical`). In domain the bag lifts
-    # held-out macro-F1 to or above TF-IDF+LR (long docstrings: .953 vs .784 encoder-only;
-    # bench/baseline_vs_tiers). Across domains it hurts: the default loop's first model
-    # (movies only) judged on the four-domain golden set scored macro-F1 .697 with ECE .171
-    # wide against .740 / .030 encoder-only (NYT .574 vs .654, tweets .661 vs .754), and the
-    # gate rightly blocked it. The bag learns the training domain's words; the frozen
-    # encoder's semantics travel. Turn it on when serving traffic looks like training data.
+    # Off in a bare spec; the retrain asset decides per run (`TrainConfig.accurate_lexical`,
+    # default auto: models.lexical_policy). In domain the bag lifts held-out macro-F1 to or
+    # above TF-IDF+LR (long docstrings: .953 vs .784 encoder-only; bench/baseline_vs_tiers).
+    # Across domains it hurts: the default loop's first model (movies only) judged on the
+    # four-domain golden set scored macro-F1 .697 with ECE .171 wide against .740 / .030
+    # encoder-only (NYT .574 vs .654, tweets .661 vs .754), and the gate rightly blocked it.
+    # The bag learns the training domain's words; the frozen encoder's semantics travel.
     lexical: bool = Field(
         False,
         description="accurate tier: add a hashed word + char n-gram bag (the fast tier's "

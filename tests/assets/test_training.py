@@ -1,5 +1,6 @@
 """`candidate_model` through `dg.materialize` on a temporary Dagster instance, fed by the
-real chain: a landed batch -> ingested_batch -> golden_set -> training_snapshot.
+real chain: a landed batch -> ingested_batch -> golden_set -> training_snapshot, and the
+accurate tier's lexical-bag decision (`accurate_lexical: auto`) against that golden set.
 
 Touches: a real DVC registry (the snapshot is read back by tag), real Lightning training of
 both tiers on a small real slice of movie reviews (CPU, frozen encoder), and a real MLflow
@@ -53,6 +54,9 @@ def test_candidate_model_trains_tracks_and_registers(vader_df: pd.DataFrame, res
     assert meta["accurate/mode"].value == "frozen_encoder"
     assert meta["accurate/hardware"].value == "cpu"
     assert Path(meta["accurate/confusion_matrix"].value).read_bytes()[:4] == b"\x89PNG"
+    # accurate_lexical=auto: movies only, judged on the four-domain golden set -> no bag.
+    assert "training split lacks (amazon, nyt, tweets)" in meta["accurate/lexical"].value
+    assert not (Path(candidate.bundles["accurate"]) / "lexical.safetensors").exists()
     # Small slice, few epochs: still clearly better than chance (0.5) for both tiers.
     assert candidate.val_macro_f1["fast"] > 0.55
     assert candidate.val_macro_f1["accurate"] > 0.65
@@ -87,4 +91,7 @@ def test_train_config_rejects_bad_values_before_training():
         TrainConfig(accelerator="tpu")
     with pytest.raises(ValidationError, match="accurate_mode must be one of"):
         TrainConfig(accurate_mode="full")
+    with pytest.raises(ValidationError, match="accurate_lexical must be one of"):
+        TrainConfig(accurate_lexical="true")
     assert TrainConfig().tiers == ["fast", "accurate"]
+    assert TrainConfig().accurate_lexical == "auto"
