@@ -7,6 +7,7 @@ one is. Versions are immutable, so importing twice is a no-op. The store lives i
 $BENTOML_HOME (the CLI points it into the runtime home).
 """
 
+import logging
 import re
 import shutil
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ CASCADE_KEY = "cascade_threshold"  # store metadata: the tuned cascade threshold
 VARIANT_KEY = "encoder_variant"  # store metadata: the accurate tier's runtime (fp32 if absent)
 # store metadata: tier disagreement on the texts the cascade keeps fast, on the golden window
 KEPT_DISAGREEMENT_KEY = "cascade_kept_disagreement"
+RUN_LABEL = "mlflow_run_id"  # store label: the MLflow run the bundles came from
 _UNSAFE = re.compile(r"[^a-z0-9_.-]+")
+log = logging.getLogger(__name__)
 
 
 def store_name(registered_name: str) -> str:
@@ -46,7 +49,11 @@ class StoredModel:
 
 
 def _lineage_labels(version: AliasedVersion) -> dict[str, str]:
-    labels = {"registered_name": version.model_name, "mlflow_version": version.version}
+    labels = {
+        "registered_name": version.model_name,
+        "mlflow_version": version.version,
+        RUN_LABEL: version.run_id,
+    }
     for key in (SNAPSHOT_TAG, RECORD_TAG):
         if version.tags.get(key):
             labels[key] = _UNSAFE.sub("_", version.tags[key].lower())[:63]
@@ -60,15 +67,32 @@ def import_version(
     cache_root: Path,
     metadata: dict[str, Any] | None = None,
 ) -> StoredModel:
-    """Copy registered `version`'s bundles into the BentoML store (idempotent)."""
+    """Copy registered `version`'s bundles into the BentoML store (idempotent).
+
+    Idempotent per MLflow run: a store model under this tag that came from another run (a
+    second registry sharing the store, e.g. two runtime homes with one $BENTOML_HOME) is not
+    this version, and is replaced rather than served in its place."""
     import bentoml
 
     tag = store_tag(registered_name, version)
+    client = client_for(tracking)
     try:
-        return load_stored(tag)
+        existing = bentoml.models.get(tag)
     except bentoml.exceptions.NotFound:
-        pass
-    mv = client_for(tracking).get_model_version(registered_name, str(version))
+        existing = None
+    mv = None
+    if existing is not None:
+        stored_run = existing.info.labels.get(RUN_LABEL)
+        if stored_run is None:  # imported before runs were labelled: trusted as before
+            return load_stored(tag)
+        mv = client.get_model_version(registered_name, str(version))
+        if stored_run == mv.run_id:
+            return load_stored(tag)
+        log.warning(
+            "store model %s came from MLflow run %s, not %s: replaced", tag, stored_run, mv.run_id
+        )
+        bentoml.models.delete(tag)
+    mv = mv or client.get_model_version(registered_name, str(version))
     aliased = AliasedVersion(registered_name, str(mv.version), mv.run_id, mv.source, dict(mv.tags))
     bundles = download_bundles(tracking, aliased, cache_root)
     with bentoml.models.create(
