@@ -48,12 +48,8 @@ serve: venv
 	$(BIN)/driftwise serve
 
 # The prod-profile tests have their own target (they need servers and the [prod] extra).
-# Two workers (pytest-xdist, work stealing): the `make run` loop test (minutes, much of it
-# waiting on daemons and servers) overlaps the short tests (order: tests/conftest.py).
-# TEST_WORKERS=0 runs the suite in one process.
-TEST_WORKERS ?= 2
 test: data
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not prod" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not prod" $(PYTEST_ARGS)
 
 test-fast: data
 	$(BIN)/python -m pytest -m "not slow and not prod" $(PYTEST_ARGS)

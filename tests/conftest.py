@@ -48,22 +48,3 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("DRIFTWISE_HOME", str(path))
     return path
-
-
-def _loop_rank(item: pytest.Item) -> int:
-    marker = item.get_closest_marker("loop")
-    if marker is None:
-        return 1
-    return 0 if marker.kwargs.get("first") else 2
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Order for two workers: the longest loop (`loop(first=True)`) first, the other loops last.
-
-    `make test` runs pytest-xdist with `--dist worksteal`: each worker starts with half of
-    this list and an idle worker steals from the other's queue. The worker that starts with
-    the `make run` loop is busy with it for minutes while the other runs its half, ending
-    with the other loops, then takes the rest of the short tests from the first worker's
-    queue. The order is the same in every worker (xdist requires it): a stable sort.
-    """
-    items.sort(key=_loop_rank)

@@ -31,7 +31,6 @@ from models.tracking import TrackingConfig
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.mark.loop(first=True)
 @pytest.mark.slow
 @pytest.mark.integration
 def test_cli_run_whole_loop_through_the_daemon(tmp_path: Path, data_wheel: Path):
