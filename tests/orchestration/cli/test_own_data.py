@@ -54,7 +54,6 @@ def test_missing_file_is_refused_and_nothing_lands(tmp_path: Path) -> None:
     assert not list((home / "landing").iterdir())
 
 
-@pytest.mark.loop
 @pytest.mark.slow
 @pytest.mark.integration
 def test_own_csv_reaches_a_champion_through_the_daemon(tmp_path: Path, data_wheel: Path) -> None:
