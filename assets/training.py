@@ -97,20 +97,23 @@ def candidate_model(
     home: RuntimeHomeResource,
 ) -> dg.Output[CandidateRef]:
     """Challenger retrained on the latest snapshot; registered in MLflow with alias challenger."""
-    from models.lexical_policy import choose_lexical
+    from models.lexical_policy import LexicalChoice, choose_lexical
     from models.spec import TrainSpec
     from models.tracking import track_candidate
     from models.training import train
 
     reg = registry.registry()
     snapshot = reg.read_table(training_snapshot.path, rev=training_snapshot.tag)
-    # Whether the accurate tier trains wide depends on what the gate will judge it on.
-    lexical = choose_lexical(
-        config.accurate_lexical,  # type: ignore[arg-type]
-        _domains(snapshot[snapshot[SPLIT] == "train"]),
-        _domains(reg.read_table(GOLDEN_PATH, rev=golden_set.tag)),
-    )
+    # Whether the accurate tier trains wide depends on what the gate will judge it on; the
+    # golden set is read only when that question is asked (auto, accurate tier trained).
+    lexical = LexicalChoice(False, "no accurate tier in this run")
     if "accurate" in config.tiers:
+        auto = config.accurate_lexical == "auto"
+        lexical = choose_lexical(
+            config.accurate_lexical,  # type: ignore[arg-type]
+            _domains(snapshot[snapshot[SPLIT] == "train"]),
+            _domains(reg.read_table(GOLDEN_PATH, rev=golden_set.tag)) if auto else [],
+        )
         context.log.info("accurate tier lexical bag %s", lexical.reason)
     lineage = {
         SNAPSHOT_TAG: training_snapshot.tag,
