@@ -42,9 +42,10 @@ class Replay:
 
     `rate` caps the requests per second of all clients together (None: as fast as the service
     answers). Pacing matters on a small machine: unpaced, four clients kept a 2-core box busy
-    answering ~200 requests a second, and a retrain running beside them took three times as
-    long (`make run`: 90k requests during a 450 s drift retrain). Real traffic does not grow
-    because a retrain started, so the demo paces it; `set_rate` changes it while running.
+    answering ~200 requests a second, and a retrain running beside them took nearly twice as
+    long (`make run`'s drift retrain: 451 s with 90k requests, 251 s paced at 5/s). Real
+    traffic does not grow because a retrain started, so the demo paces it; `set_rate`
+    changes it while running.
     """
 
     def __init__(
