@@ -49,11 +49,9 @@ class StoredModel:
 
 
 def _lineage_labels(version: AliasedVersion) -> dict[str, str]:
-    labels = {
-        "registered_name": version.model_name,
-        "mlflow_version": version.version,
-        RUN_LABEL: version.run_id,
-    }
+    labels = {"registered_name": version.model_name, "mlflow_version": version.version}
+    if version.run_id:
+        labels[RUN_LABEL] = version.run_id
     for key in (SNAPSHOT_TAG, RECORD_TAG):
         if version.tags.get(key):
             labels[key] = _UNSAFE.sub("_", version.tags[key].lower())[:63]
