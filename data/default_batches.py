@@ -23,22 +23,33 @@ SEED = 7
 FIRST_BATCHES = [name for name, domain, _, _ in SCHEDULE if domain == "movies"]
 
 
-def default_batches(vader: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """File name -> batch frame, in arrival order."""
+def default_batches(vader: pd.DataFrame, fraction: float = 1.0) -> dict[str, pd.DataFrame]:
+    """File name -> batch frame, in arrival order.
+
+    `fraction` < 1 keeps that share of every batch, per label (a quick look at the loop:
+    embedding and training time scale with the rows). The same fraction gives the same rows.
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     out: dict[str, pd.DataFrame] = {}
     for name, domain, rows, day in SCHEDULE:
         # The source files are ordered by sentiment; a fixed shuffle makes each part a fair
         # sample of its domain (the same shuffle every time, so files are byte-identical).
         pool = vader[vader["domain"] == domain].sample(frac=1.0, random_state=SEED)
         part = pool.iloc[rows].copy()
+        if fraction < 1.0:  # stratified: the class mix of the batch is kept
+            part = part.groupby("label", group_keys=False).sample(frac=fraction, random_state=SEED)
+            part = part.sort_index()
         part["received_at"] = day
         out[name] = part[["source_id", "domain", "text", "label", "rating", "received_at"]]
     return out
 
 
-def land_default_batches(vader: pd.DataFrame, landing: Path, names: list[str]) -> list[Path]:
+def land_default_batches(
+    vader: pd.DataFrame, landing: Path, names: list[str], fraction: float = 1.0
+) -> list[Path]:
     """Land the named default batches (idempotent: an unchanged file is rewritten identically)."""
-    batches = default_batches(vader)
+    batches = default_batches(vader, fraction)
     unknown = set(names) - set(batches)
     if unknown:
         raise ValueError(f"unknown default batches {sorted(unknown)}; known: {list(batches)}")

@@ -289,9 +289,16 @@ def run(
         help="End with the champion served (bentoml serve); --no-serve stops the service.",
     ),
     port: int = typer.Option(3001, min=1, max=65535, help="Port of the served champion."),
+    sample: float = typer.Option(
+        1.0,
+        help="Default loop: land this share of each default batch (per label), e.g. 0.25 for "
+        "a quicker first look. One share per runtime home.",
+    ),
 ) -> None:
     """The main loop as far as it is built (see orchestration/cli/main_loop.py), or with
     --data, your own files to a judged champion (orchestration/cli/own_data.py)."""
+    if data and sample != 1.0:
+        raise typer.BadParameter("applies to the default loop, not --data", param_hint="--sample")
     settings = _settings()
     init()
     if data:
@@ -306,9 +313,13 @@ def run(
         except FileNotFoundError as exc:
             raise typer.BadParameter(str(exc), param_hint="--data") from exc
     else:
-        from orchestration.cli.main_loop import run_main_loop
+        from orchestration.cli.main_loop import claim_sample, run_main_loop
 
-        run_main_loop(settings, console, timeout, port)
+        try:
+            claim_sample(settings.root, sample)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--sample") from exc
+        run_main_loop(settings, console, timeout, port, sample)
     if serve_after:
         _serve_after_run(settings, port)
     else:  # the default loop serves along the way (for its canary): stop it as asked

