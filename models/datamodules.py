@@ -19,6 +19,7 @@ from data.schema import LABEL, ROW_ID, SPLIT, TEXT
 from data.snapshot import REQUIRED_COLUMNS
 from models.embedding_cache import EmbeddingCache
 from models.hashing import HashedNgramFeaturizer
+from models.tfidf import TfidfFeaturizer
 
 
 def balanced_class_weights(train_labels: np.ndarray, num_classes: int) -> list[float]:
@@ -166,11 +167,15 @@ def bag_tensors(bags: list[np.ndarray]) -> dict[str, torch.Tensor]:
 
 
 def collate_bags(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-    """Fast-tier items -> (indices, offsets, labels)."""
-    return {
+    """Bag items -> (indices, offsets, labels), plus the rows' `weights` when items carry
+    them (TF-IDF bags)."""
+    batch = {
         **bag_tensors([item["indices"] for item in items]),
         "labels": torch.tensor([item["labels"] for item in items], dtype=torch.long),
     }
+    if items and "weights" in items[0]:
+        batch["weights"] = torch.from_numpy(np.concatenate([item["weights"] for item in items]))
+    return batch
 
 
 class WithBags:
@@ -190,12 +195,9 @@ def _bags(featurizer: HashedNgramFeaturizer, texts: list[str]) -> list[np.ndarra
     return np.split(flat, offsets[1:])
 
 
-class HashedBagDataModule(SnapshotDataModule):
-    """Fast tier: texts hashed into n-gram buckets.
-
-    Featurisation runs in `setup`, not cached on disk: it hashes ~80k texts/s, faster than
-    reading a cache back would be.
-    """
+class TfidfBagDataModule(SnapshotDataModule):
+    """Fast tier: texts as TF-IDF weighted vocabulary columns (models.tfidf), featurised in
+    `setup` by a featuriser already fitted on the train split."""
 
     collate_fn = staticmethod(collate_bags)
 
@@ -203,16 +205,18 @@ class HashedBagDataModule(SnapshotDataModule):
         self,
         snapshot: pd.DataFrame,
         labels: list[str],
-        featurizer: HashedNgramFeaturizer,
+        featurizer: TfidfFeaturizer,
         **kwargs: Any,
     ) -> None:
         super().__init__(snapshot, labels, **kwargs)
         self.featurizer = featurizer
 
     def _build(self, frame: pd.DataFrame, targets: np.ndarray) -> Dataset:
-        bags = _bags(self.featurizer, frame[TEXT].tolist())
+        indices, offsets, weights = self.featurizer(frame[TEXT].tolist())
+        cuts = offsets[1:]
+        rows = zip(np.split(indices, cuts), np.split(weights, cuts), targets, strict=True)
         return _ListDataset(
-            [{"indices": bag, "labels": int(y)} for bag, y in zip(bags, targets, strict=True)]
+            [{"indices": i, "weights": w, "labels": int(y)} for i, w, y in rows]
         )
 
 

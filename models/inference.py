@@ -19,6 +19,7 @@ from models.components.bag import HashedBagNet
 from models.components.encoder import MiniLMEncoder
 from models.components.head import ClassifierHead
 from models.hashing import HashedNgramFeaturizer
+from models.tfidf import TfidfFeaturizer
 
 if TYPE_CHECKING:
     from models.encoder_runtime import Encoder
@@ -55,13 +56,22 @@ class Predictor(ABC):
 
 
 class BagScorer:
-    """A hashed n-gram bag (the fast tier's net, or a wide accurate tier's lexical part)
-    with its featuriser: texts -> logits."""
+    """A bag net with its featuriser: texts -> logits. The fast tier's TF-IDF bag
+    (`featurizer` given), or a hashed bag (a wide accurate tier's lexical part, or an older
+    fast-tier bundle) whose featuriser comes from the config's hashing settings."""
 
-    def __init__(self, config: BundleConfig, net: HashedBagNet, batch_size: int = 1024) -> None:
-        if config.hashing is None:
+    def __init__(
+        self,
+        config: BundleConfig,
+        net: HashedBagNet,
+        batch_size: int = 1024,
+        featurizer: TfidfFeaturizer | None = None,
+    ) -> None:
+        if featurizer is None and config.hashing is None:
             raise ValueError(f"{config.architecture} bundle lacks the hashing config of its bag")
-        self.featurizer = HashedNgramFeaturizer(config.hashing)
+        self.featurizer: TfidfFeaturizer | HashedNgramFeaturizer = featurizer or (
+            HashedNgramFeaturizer(config.hashing)  # type: ignore[arg-type]
+        )
         self.net = net.eval()
         self.batch_size = batch_size
 
@@ -70,29 +80,39 @@ class BagScorer:
         out = []
         device = self.net.classifier.weight.device
         for start in range(0, len(texts), self.batch_size):
-            indices, offsets = self.featurizer(list(texts[start : start + self.batch_size]))
-            out.append(
-                self.net(torch.from_numpy(indices).to(device), torch.from_numpy(offsets).to(device))
-            )
+            arrays = self.featurizer(list(texts[start : start + self.batch_size]))
+            out.append(self.net(*(torch.from_numpy(a).to(device) for a in arrays)))
         return torch.cat(out).float()
 
 
 def load_bag(config: BundleConfig, bundle_dir: Path, file: str, device: str = "cpu") -> BagScorer:
     """The bag stored in `bundle_dir / file` (`model.safetensors`, `lexical.safetensors`)."""
-    if config.hashing is None or config.embed_dim is None:
-        raise ValueError(f"{config.architecture} bundle lacks hashing/embed_dim for its bag")
+    if config.embed_dim is None:
+        raise ValueError(f"{config.architecture} bundle lacks embed_dim for its bag")
+    if config.architecture == "tfidf_bag":
+        featurizer = TfidfFeaturizer.load(bundle_dir)
+        if featurizer.n_features != config.n_features:
+            raise ValueError(
+                f"featurizer has {featurizer.n_features} columns, config {config.n_features}"
+            )
+        net = HashedBagNet(featurizer.n_features, config.embed_dim, len(config.labels), mode="sum")
+        net.load_state_dict(load_file(str(Path(bundle_dir) / file)))
+        return BagScorer(config, net.to(device), featurizer=featurizer)
+    if config.hashing is None:
+        raise ValueError(f"{config.architecture} bundle lacks hashing for its bag")
     net = HashedBagNet(config.hashing.n_buckets, config.embed_dim, len(config.labels))
     net.load_state_dict(load_file(str(Path(bundle_dir) / file)))
     return BagScorer(config, net.to(device))
 
 
-class HashedBagPredictor(Predictor):
-    """Fast tier: hash texts, average bucket embeddings, linear layer."""
+class BagPredictor(Predictor):
+    """Fast tier: featurise texts (TF-IDF columns, or hashed buckets in older bundles), sum
+    or average their embeddings, linear layer."""
 
-    def __init__(self, config: BundleConfig, net: HashedBagNet, batch_size: int = 1024) -> None:
+    def __init__(self, config: BundleConfig, bag: BagScorer) -> None:
         super().__init__(config)
-        self.bag = BagScorer(config, net, batch_size)
-        self.net = self.bag.net
+        self.bag = bag
+        self.net = bag.net
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
@@ -166,8 +186,8 @@ def load_predictor(
     `cache_dir`); the fast tier has no encoder and ignores it."""
     bundle_dir = Path(bundle_dir)
     config = read_bundle_config(bundle_dir)
-    if config.architecture == "hashed_bag":
-        return HashedBagPredictor(config, load_bag(config, bundle_dir, "model.safetensors").net)
+    if config.is_bag:
+        return BagPredictor(config, load_bag(config, bundle_dir, "model.safetensors"))
     head = _load_head(config, bundle_dir).to(device)
     lexical = load_bag(config, bundle_dir, LEXICAL_WEIGHTS, device) if config.lexical else None
     if encoder_variant == "torch-fp32":

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
+from data.schema import SPLIT, TEXT
 from models.bundle import LEXICAL_WEIGHTS, HeadConfig, encoder_ref
 from models.components.bag import HashedBagNet
 from models.components.encoder import EMBEDDING_DIM, MiniLMEncoder
@@ -18,14 +19,15 @@ from models.components.head import ClassifierHead, EncoderClassifier
 from models.components.wide import WideAndDeep
 from models.datamodules import (
     EmbeddingDataModule,
-    HashedBagDataModule,
     SnapshotDataModule,
     TextDataModule,
+    TfidfBagDataModule,
 )
 from models.embedding_cache import EmbeddingCache, MiniLMEmbedder, minilm_cache_key
 from models.hashing import HashedNgramFeaturizer
 from models.lit_modules import ClassifierLitModule, HashedBagLitModule, MiniLMLitModule
 from models.spec import RunPlan, TrainSpec
+from models.tfidf import TfidfFeaturizer
 
 
 @dataclass
@@ -35,6 +37,7 @@ class TierParts:
     datamodule: SnapshotDataModule
     module: ClassifierLitModule
     bundle_fields: dict[str, Any]  # BundleConfig fields specific to the architecture
+    featurizer: TfidfFeaturizer | None = None  # a fitted featuriser the bundle must keep
 
 
 def build_tier(
@@ -52,16 +55,22 @@ def build_tier(
         "num_workers": spec.num_workers,
     }
     num_classes = len(labels)
-    if plan.mode == "hashed_bag":
-        bag = HashedBagNet(spec.hashing.n_buckets, spec.embed_dim, num_classes)
+    if plan.mode == "tfidf_bag":
+        # The vocabulary is learned from the train split only: validation and test rows
+        # must not decide which n-grams exist (no selection leakage).
+        train = snapshot[snapshot[SPLIT] == "train"][TEXT].astype(str).tolist()
+        featurizer = TfidfFeaturizer.fit(spec.tfidf, train)
+        bag = HashedBagNet(featurizer.n_features, spec.embed_dim, num_classes, mode="sum")
         return TierParts(
-            HashedBagDataModule(snapshot, labels, HashedNgramFeaturizer(spec.hashing), **common),
+            TfidfBagDataModule(snapshot, labels, featurizer, **common),
             HashedBagLitModule(bag, num_classes, class_weights, plan.lr, spec.seed),
             {
-                "hashing": spec.hashing,
+                "tfidf": spec.tfidf,
+                "n_features": featurizer.n_features,
                 "embed_dim": spec.embed_dim,
                 "weights": ["model.safetensors"],
             },
+            featurizer,
         )
 
     head = ClassifierHead(num_classes, EMBEDDING_DIM, spec.head_hidden, spec.dropout)

@@ -261,7 +261,7 @@ def train(
     L.seed_everything(spec.seed, workers=True, verbose=False)
     train_rows = snapshot[snapshot[SPLIT] == "train"]
     truncation = None
-    if plan.mode != "hashed_bag":
+    if plan.mode != "tfidf_bag":  # the bag reads whole texts; the encoder truncates
         truncation = truncation_stats(train_rows[TEXT].astype(str).tolist(), spec.max_tokens)
         log.log(
             logging.WARNING if truncation.share >= 0.05 else logging.INFO,
@@ -329,7 +329,7 @@ def train(
         },
         **parts.bundle_fields,
     )
-    bundle_dir = save_bundle(net, bundle, work_dir / "bundle")
+    bundle_dir = save_bundle(net, bundle, work_dir / "bundle", parts.featurizer)
     (work_dir / "run.json").write_text(json.dumps({"fingerprint": fingerprint, "completed": True}))
     return TrainResult(
         tier=spec.tier,

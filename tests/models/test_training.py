@@ -130,7 +130,7 @@ def _check_result(result: TrainResult, floor: float) -> None:
 def test_fast_tier_beats_chance(fast_result: TrainResult):
     _check_result(fast_result, 0.5 + CHANCE_MARGIN)
     assert fast_result.test is not None and fast_result.test.macro_f1 > 0.5 + CHANCE_MARGIN
-    assert fast_result.mode == "hashed_bag" and fast_result.plan.accelerator == "cpu"
+    assert fast_result.mode == "tfidf_bag" and fast_result.plan.accelerator == "cpu"
 
 
 def test_accurate_tier_beats_chance(accurate_result: TrainResult):
