@@ -7,7 +7,10 @@ the defaults of the retrain asset (fast: 10 epochs, accurate: 20, early stopping
 macro-F1). The baseline (`models.baseline.TfidfBaseline`) fits on the same train split.
 Printed per model: validation macro-F1 (the split early stopping and checkpoint selection
 looked at) beside held-out test macro-F1 (never looked at): if validation predicts test, the
-two columns agree and there is no selection leakage.
+two columns agree and there is no selection leakage. Last, each tier's test macro-F1 minus
+the baseline's with a 95% paired bootstrap interval (the same resampled test rows for both
+models, evaluation.stats.bootstrap): a difference whose interval holds 0 is within the
+noise of the test split.
 
     .venv/bin/python bench/baseline_vs_tiers.py [--datasets vader docstrings trec]
         [--tiers fast accurate] [--fast '{"embed_dim": 64}'] [--accurate '{"max_tokens": 256}']
@@ -92,12 +95,43 @@ def run_baseline(snapshot: pd.DataFrame) -> dict[str, Any]:
         predicted = model.predict(rows[TEXT].tolist())
         report = ClassificationReport.from_labels(rows[LABEL].tolist(), predicted, labels)
         scores[split] = report.macro_f1
-    return {"val": scores["val"], "test": scores["test"], "seconds": seconds}
+        if split == "test":
+            test_predictions = predicted
+    return {
+        "val": scores["val"],
+        "test": scores["test"],
+        "seconds": seconds,
+        "predictions": test_predictions,
+    }
+
+
+def paired_difference(
+    truth: list[str], ours: list[str], baseline: list[str], labels: list[str]
+) -> tuple[float, float, float]:
+    """Test macro-F1 of `ours` minus `baseline`: point and 95% paired bootstrap interval."""
+    import numpy as np
+
+    from evaluation.stats.bootstrap import bootstrap_samples, percentile_interval
+    from evaluation.stats.metrics import batched_confusion, macro_f1
+
+    index = {label: i for i, label in enumerate(labels)}
+    y, a, b = (np.array([index[v] for v in vs]) for vs in (truth, ours, baseline))
+    k = len(labels)
+
+    def diff(idx: np.ndarray) -> np.ndarray:
+        return macro_f1(batched_confusion(y, a, k, idx)) - macro_f1(batched_confusion(y, b, k, idx))
+
+    point = float(macro_f1(batched_confusion(y, a, k)) - macro_f1(batched_confusion(y, b, k)))
+    interval = percentile_interval(
+        point, bootstrap_samples(diff, len(y), n_resamples=2000), 0.95, len(y)
+    )
+    return point, interval.low, interval.high
 
 
 def run_tier(
     tier: str, snapshot: pd.DataFrame, work: Path, overrides: dict[str, Any]
 ) -> dict[str, Any]:
+    from models.inference import load_predictor
     from models.lexical_policy import choose_lexical
     from models.spec import TrainSpec
     from models.training import train
@@ -116,7 +150,11 @@ def run_tier(
         snapshot, spec, work / tier, cache_dir=home() / "cache" / "embeddings", resume=False
     )
     assert result is not None and result.test is not None
+    test_rows = snapshot[snapshot[SPLIT] == "test"]
+    # the served path (the bundle read back), as the gate scores it
+    predictions = load_predictor(result.bundle_dir).predict(test_rows[TEXT].tolist())
     return {
+        "predictions": predictions,
         "val": result.val.macro_f1,
         "test": result.test.macro_f1,
         "seconds": time.perf_counter() - started,  # embedding (first run) + fit + scoring
@@ -149,10 +187,18 @@ def main() -> None:
             "baseline": run_baseline(snapshot),
         }
         print(f"{name}: {row['rows']} rows, baseline {row['baseline']}", flush=True)
+        truth = snapshot[snapshot[SPLIT] == "test"][LABEL].tolist()
         with tempfile.TemporaryDirectory() as tmp:
             for tier in args.tiers:
                 row[tier] = run_tier(tier, snapshot, Path(tmp), overrides[tier])
+                row[tier]["vs_baseline"] = paired_difference(
+                    truth,
+                    row[tier].pop("predictions"),
+                    row["baseline"]["predictions"],
+                    sorted(set(snapshot[LABEL])),
+                )
                 print(f"{name}: {tier} {row[tier]}", flush=True)
+        row["baseline"].pop("predictions")
         rows.append(row)
 
     models = ["baseline", *args.tiers]
@@ -188,6 +234,16 @@ def main() -> None:
             f"{r['dataset']} " + " ".join(f"{t} {r[t]['epochs']}" for t in args.tiers) for r in rows
         )
     )
+    print("\ntest macro-F1, tier minus baseline (95% paired bootstrap, 2000 resamples):")
+    for row in rows:
+        print(
+            f"{row['dataset']:<11} "
+            + "  ".join(
+                f"{t} {d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                for t in args.tiers
+                for d, lo, hi in [row[t]["vs_baseline"]]
+            )
+        )
 
 
 if __name__ == "__main__":
