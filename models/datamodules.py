@@ -215,9 +215,7 @@ class TfidfBagDataModule(SnapshotDataModule):
         indices, offsets, weights = self.featurizer(frame[TEXT].tolist())
         cuts = offsets[1:]
         rows = zip(np.split(indices, cuts), np.split(weights, cuts), targets, strict=True)
-        return _ListDataset(
-            [{"indices": i, "weights": w, "labels": int(y)} for i, w, y in rows]
-        )
+        return _ListDataset([{"indices": i, "weights": w, "labels": int(y)} for i, w, y in rows])
 
 
 class EmbeddingDataModule(SnapshotDataModule):

@@ -1,4 +1,5 @@
-"""Hashed word + char n-gram featuriser for the fast tier (fastText-style bags of buckets).
+"""Hashed word + char n-gram featuriser of the accurate tier's lexical bag (fastText-style bags of
+buckets; the fast tier used it until it moved to TF-IDF, models.tfidf).
 
 Why numpy and not `hash()` / a per-token loop: Python's `hash(str)` is salted per process, so
 a bundle trained in one process would predict differently in the next; and per-token Python

@@ -2,15 +2,17 @@
 
 The two tiers:
 
-* **fast** — hashed word + char n-gram bag (fastText-like). Trains in seconds on a CPU.
+* **fast** — TF-IDF word + char n-gram bag (models.tfidf; fastText-like net). Trains in
+  seconds on a CPU.
   `accelerator="auto"` resolves to CPU for this tier: its steps are sparse, latency-bound
   lookups that a GPU does not speed up, and CPU keeps its results identical everywhere.
 * **accurate** — all-MiniLM-L6-v2 with a classification head, and (`lexical=True`; the
   retrain decides it per run, models.lexical_policy) a hashed n-gram bag beside it whose
   logits add to the head's (models.components.wide): the encoder reads a text's first
-  `max_tokens` tokens, the bag reads all of it. `accurate_mode="auto"` follows the hardware: on a GPU the encoder is fine-tuned end to end in bf16-mixed; on a
-  CPU the encoder is frozen, its embeddings cached on disk per row, and only the head trains
-  (a full fine-tuning step takes ~3.6 s on this CPU; a head epoch well under a second).
+  `max_tokens` tokens, the bag reads all of it. `accurate_mode="auto"` follows the hardware:
+  on a GPU the encoder is fine-tuned end to end in bf16-mixed; on a CPU the encoder is
+  frozen, its embeddings cached on disk per row, and only the head trains (a full
+  fine-tuning step takes ~3.6 s on this CPU; a head epoch well under a second).
 
 Class imbalance: with `class_weighting="balanced"` the cross-entropy weights class c by
 n / (k * n_c) over the train split (sklearn's "balanced"), so every class carries the same

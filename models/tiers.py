@@ -59,18 +59,18 @@ def build_tier(
         # The vocabulary is learned from the train split only: validation and test rows
         # must not decide which n-grams exist (no selection leakage).
         train = snapshot[snapshot[SPLIT] == "train"][TEXT].astype(str).tolist()
-        featurizer = TfidfFeaturizer.fit(spec.tfidf, train)
-        bag = HashedBagNet(featurizer.n_features, spec.embed_dim, num_classes, mode="sum")
+        tfidf = TfidfFeaturizer.fit(spec.tfidf, train)
+        bag = HashedBagNet(tfidf.n_features, spec.embed_dim, num_classes, mode="sum")
         return TierParts(
-            TfidfBagDataModule(snapshot, labels, featurizer, **common),
+            TfidfBagDataModule(snapshot, labels, tfidf, **common),
             HashedBagLitModule(bag, num_classes, class_weights, plan.lr, spec.seed),
             {
                 "tfidf": spec.tfidf,
-                "n_features": featurizer.n_features,
+                "n_features": tfidf.n_features,
                 "embed_dim": spec.embed_dim,
                 "weights": ["model.safetensors"],
             },
-            featurizer,
+            tfidf,
         )
 
     head = ClassifierHead(num_classes, EMBEDDING_DIM, spec.head_hidden, spec.dropout)

@@ -20,8 +20,8 @@ from safetensors import safe_open
 from models.bundle import BundleConfig, read_bundle_config, save_bundle
 from models.components.bag import HashedBagNet
 from models.components.wide import WideAndDeep
-from models.inference import BagPredictor, BagScorer, MiniLMPredictor, load_predictor
 from models.hashing import HashingConfig
+from models.inference import BagPredictor, BagScorer, MiniLMPredictor, load_predictor
 from models.reports import ClassificationReport
 from models.tfidf import FEATURIZER_FILE, TfidfFeaturizer
 

@@ -35,7 +35,9 @@ def test_saved_featurizer_rebuilds_identical_features(texts, tmp_path) -> None:
 
 def test_rows_have_unit_norm_and_unseen_words_count_nothing(texts) -> None:
     fitted = TfidfFeaturizer.fit(TfidfConfig(), texts)
-    norms = np.sqrt(np.asarray(fitted.matrix(texts[:50]).multiply(fitted.matrix(texts[:50])).sum(1)))
+    norms = np.sqrt(
+        np.asarray(fitted.matrix(texts[:50]).multiply(fitted.matrix(texts[:50])).sum(1))
+    )
     np.testing.assert_allclose(norms.ravel(), 1.0, rtol=1e-6)
     words_only = TfidfFeaturizer.fit(TfidfConfig(char_ngram_max=0), texts)
     indices, offsets, weights = words_only(["zzzqqq xxyyzz"])  # no known word: empty bag
