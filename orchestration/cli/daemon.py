@@ -1,7 +1,19 @@
-"""Start and stop a real `dagster-daemon` (sensors, run queue) for the CLI's main loop."""
+"""Start and stop a real `dagster-daemon` (sensors, run queue) for the CLI's main loop, with
+one long-lived code server it reads the Definitions from.
 
+Why our own code server: a daemon given `-m module` manages one itself and, every 60 s
+(Dagster's RELOAD_WORKSPACE_INTERVAL, so that code edits are picked up), drops it and starts
+a new interpreter that imports the Definitions again: ~8-9 CPU-s a minute on these 2 cores,
+competing with training, and a sensor tick that lands on a restart waits for the import.
+Here the daemon reads a workspace that points at our server (`grpc_server`), so its refresh
+only re-reads the snapshot. The trade-off is the launcher's (orchestration/launcher.py): a
+code change reaches the sensors when the loop restarts the pair.
+"""
+
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -9,29 +21,115 @@ from pathlib import Path
 
 import dagster as dg
 
+LOCATION = "orchestration.definitions"  # the location name a `-m` workspace gives it
+_STARTUP_S = 180.0  # importing the Definitions takes ~10 s here; a loaded machine, more
 
-def start_daemon(dagster_home: Path, log_path: Path) -> subprocess.Popen:
+
+class DaemonProcess:
+    """A dagster-daemon and its code server, each leading its own process group."""
+
+    def __init__(self, daemon: subprocess.Popen, code_server: subprocess.Popen) -> None:
+        self.daemon, self.code_server = daemon, code_server
+
+    def send_signal(self, sig: int) -> None:
+        """Signal both process groups (the daemon's run workers and the server's children
+        included); a group already gone is skipped."""
+        for proc in (self.daemon, self.code_server):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+
+    def poll(self) -> int | None:
+        """Exit status once either process ended: a daemon without its code server cannot
+        run a sensor."""
+        daemon = self.daemon.poll()
+        return daemon if daemon is not None else self.code_server.poll()
+
+    @property
+    def returncode(self) -> int | None:
+        return self.poll()
+
+    def wait(self, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for proc in (self.daemon, self.code_server):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            proc.wait(timeout=left)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_serving(port: int, server: subprocess.Popen, log_path: Path) -> None:
+    from dagster._grpc.client import DagsterGrpcClient
+
+    client = DagsterGrpcClient(port=port, host="127.0.0.1")
+    deadline = time.monotonic() + _STARTUP_S
+    while True:
+        try:
+            client.ping("")
+            return
+        except Exception as exc:  # not listening yet
+            if server.poll() is not None:
+                raise RuntimeError(
+                    f"the code server exited with {server.returncode}; see {log_path}"
+                ) from exc
+            if time.monotonic() > deadline:
+                server.kill()
+                raise TimeoutError(
+                    f"the code server did not answer within {_STARTUP_S:.0f}s"
+                ) from exc
+            time.sleep(0.5)
+
+
+def start_daemon(dagster_home: Path, log_path: Path) -> DaemonProcess:
+    """Start the code server, wait until it answers, then the daemon on a workspace file
+    (in `dagster_home`) that points at it."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, DAGSTER_HOME=str(dagster_home))
-    exe = Path(sys.executable).with_name("dagster-daemon")
+    bin_dir = Path(sys.executable).parent
+    port = _free_port()
+    workspace = Path(dagster_home) / "workspace-daemon.yaml"
+    workspace.write_text(
+        "load_from:\n  - grpc_server:\n      host: 127.0.0.1\n"
+        f"      port: {port}\n      location_name: {LOCATION}\n"
+    )
     with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [str(exe), "run", "-m", "orchestration.definitions"],
+        server = subprocess.Popen(
+            [
+                *(str(bin_dir / "dagster"), "api", "grpc", "-m", LOCATION),
+                *("--host", "127.0.0.1", "--port", str(port)),
+                *("--location-name", LOCATION, "--log-level", "warning"),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: we stop it and every child
+            start_new_session=True,  # its own process group: stopped with every child
         )
+        try:
+            _wait_serving(port, server, log_path)
+            daemon = subprocess.Popen(
+                [str(bin_dir / "dagster-daemon"), "run", "-w", str(workspace)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except BaseException:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+            raise
+    return DaemonProcess(daemon, server)
 
 
-def stop_daemon(proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
+def stop_daemon(proc: DaemonProcess, timeout: float = 30.0) -> None:
+    """Stop the daemon, its code server and their children (SIGTERM, then SIGKILL)."""
+    proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        proc.send_signal(signal.SIGKILL)
         proc.wait()
 
 
@@ -40,7 +138,7 @@ def wait_for_runs(
     tags: dict[str, str],
     expected: int,
     timeout: float,
-    proc: subprocess.Popen | None = None,
+    proc: DaemonProcess | None = None,
 ) -> list[dg.DagsterRun]:
     """Wait until `expected` runs with `tags` have finished; raise on timeout or dead daemon."""
     deadline = time.monotonic() + timeout

@@ -123,7 +123,6 @@ def _three_stages() -> RolloutPolicy:
 
 
 def _daemon_phase(home: Path, client, served, url: str, rows) -> None:  # type: ignore[no-untyped-def]
-    import os
     import signal
     import time
 
@@ -145,7 +144,7 @@ def _daemon_phase(home: Path, client, served, url: str, rows) -> None:  # type: 
         while read_rollout(home).stage < 1:
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(1)
-        os.killpg(daemon.pid, signal.SIGKILL)  # mid-rollout, no warning
+        daemon.send_signal(signal.SIGKILL)  # mid-rollout, no warning: daemon and code server
         daemon.wait()
         frozen = read_rollout(home)
         time.sleep(12)  # longer than a tick: nobody decides while the daemon is dead

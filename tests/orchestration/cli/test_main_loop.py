@@ -55,6 +55,11 @@ def test_cli_run_whole_loop_through_the_daemon(tmp_path: Path, data_wheel: Path)
     )
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
     assert "Ingestion accounting" in first.stdout
+    # One code server for the daemon's whole life (orchestration/cli/daemon.py): a server
+    # the daemon managed itself was dropped every 60 s and died, which its log says.
+    daemon_log = (home / "logs" / "dagster-daemon.log").read_text()
+    assert "No heartbeat received" not in daemon_log
+    assert (home / "dagster" / "workspace-daemon.yaml").is_file()
 
     os.environ["DAGSTER_HOME"] = str(home / "dagster")
     try:
