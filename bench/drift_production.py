@@ -17,6 +17,7 @@ out-of-sample on every side). Rates with Wilson 95% upper bounds; target <= 5% f
 per check at n = 300 and 1,000, >= 95% detection.
 
 Usage: python bench/drift_production.py [--fa-draws 60] [--det-draws 20] [--sizes 300,1000]
+    [--batches movies,movies+tweets,amazon,nyt]
 
 Measured on 2026-12-03 (2 cores, defaults; 0.30 s per check at n = 300):
 
@@ -137,6 +138,7 @@ def main() -> None:
     parser.add_argument("--fa-draws", type=int, default=60)
     parser.add_argument("--det-draws", type=int, default=20)
     parser.add_argument("--sizes", default="300,1000")
+    parser.add_argument("--batches", default="movies,movies+tweets,amazon,nyt")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from evaluation.drift.check import check_drift
@@ -147,6 +149,11 @@ def main() -> None:
     worlds = [champion_world(parts, seed) for seed in range(max(args.fa_draws, args.det_draws))]
     cases = [("movies", "FA", args.fa_draws), ("movies+tweets", "FA", args.fa_draws)]
     cases += [("amazon", "detect", args.det_draws), ("nyt", "detect", args.det_draws)]
+    chosen = args.batches.split(",")
+    unknown = set(chosen) - {name for name, _, _ in cases}
+    if unknown:
+        parser.error(f"unknown batches {sorted(unknown)}")
+    cases = [case for case in cases if case[0] in chosen]
     print("| n | batch | kind | draws | whole reference | matched reference | matched 95% upper |")
     print("|---|---|---|---|---|---|---|")
     for n in (int(s) for s in args.sizes.split(",")):
