@@ -25,12 +25,17 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sklearn.feature_extraction.text import TfidfVectorizer
+
+# scikit-learn (and scipy) are imported where a featuriser is built: `TfidfConfig` is read
+# with every bundle config (models.bundle), in every Dagster run loading the Definitions, and
+# must not pay their ~1-2 s import.
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 FEATURIZER_FILE = "featurizer.json"
 
@@ -70,7 +75,7 @@ class TfidfConfig(BaseModel):
 class TfidfFeaturizer:
     """Texts -> (indices, offsets, weights) in the layout `nn.EmbeddingBag` takes."""
 
-    def __init__(self, config: TfidfConfig, vectorizers: dict[str, TfidfVectorizer]) -> None:
+    def __init__(self, config: TfidfConfig, vectorizers: dict[str, "TfidfVectorizer"]) -> None:
         if not vectorizers:
             raise ValueError("a TF-IDF featuriser needs at least one fitted vocabulary")
         self.config = config
@@ -80,6 +85,8 @@ class TfidfFeaturizer:
     @classmethod
     def fit(cls, config: TfidfConfig, texts: Sequence[str]) -> "TfidfFeaturizer":
         """Learn the vocabularies and idf weights from `texts` (the training split)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         texts = [str(t) for t in texts]
         # min_df=2 on a handful of rows can leave no vocabulary at all; then every term counts
         # (the baseline does the same, models.baseline).
@@ -100,8 +107,10 @@ class TfidfFeaturizer:
     def n_features(self) -> int:
         return sum(len(v.vocabulary_) for v in self.vectorizers.values())
 
-    def matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def matrix(self, texts: Sequence[str]) -> "sp.csr_matrix":
         """TF-IDF rows (float64 CSR, unit norm), families side by side."""
+        import scipy.sparse as sp
+
         texts = [str(t) for t in texts]
         parts = [v.transform(texts) for v in self.vectorizers.values()]
         out = sp.hstack(parts, format="csr") if len(parts) > 1 else parts[0].tocsr()
@@ -129,6 +138,8 @@ class TfidfFeaturizer:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "TfidfFeaturizer":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         config = TfidfConfig.model_validate(state["config"])
         vectorizers = {}
         for name in config.families:
