@@ -1,7 +1,7 @@
 """data.default_batches on the real default data: the `--sample` share of each batch keeps
-its class mix, is the same rows every time, and refuses a share outside (0, 1]; and the main
+its class mix, is the same rows every time, and refuses a share outside (0, 1]; the main
 loop's claim on a runtime home (orchestration.cli.main_loop.claim_sample) refuses a second,
-different share."""
+different share; the CLI refuses `--sample` with `--data`."""
 
 from pathlib import Path
 
@@ -40,3 +40,18 @@ def test_one_home_runs_one_share(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\(0, 1\]"):
         claim_sample(tmp_path / "other", 2.0)
     assert not (tmp_path / "other").exists()  # a refused share leaves nothing behind
+
+
+def test_the_cli_refuses_a_sample_of_your_own_data(tmp_path: Path, monkeypatch) -> None:
+    """`driftwise run --data F --sample 0.5`: --sample is for the default loop; refused
+    before anything is set up (orchestration/cli/app.py)."""
+    from typer.testing import CliRunner
+
+    from orchestration.cli.app import app
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("DRIFTWISE_HOME", str(home))
+    result = CliRunner().invoke(app, ["run", "--data", "mine.csv", "--sample", "0.5"])
+    assert result.exit_code == 2
+    assert "default loop" in result.output
+    assert not home.exists()
