@@ -12,6 +12,7 @@ cases), so `evaluation.golden_eval.report` computes them from these per-case out
 intervals.
 """
 
+from deepeval.config.eval_mode import EvalMode
 from deepeval.metrics import BaseMetric
 from deepeval.test_case import LLMTestCase
 
@@ -36,6 +37,9 @@ class _CaseMetric(BaseMetric):
         self.include_reason = True
         self.async_mode = False
         self.strict_mode = False
+        # No LLM decides anything here. Said explicitly because deepeval otherwise resolves
+        # the mode from its settings for every case (~12 s of env hashing per 800-row run).
+        self.eval_mode = EvalMode.LLM
 
     def _score(self, test_case: LLMTestCase) -> tuple[float, str]:
         raise NotImplementedError

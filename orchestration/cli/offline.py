@@ -13,6 +13,9 @@ OFFLINE_ENV: dict[str, str] = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DEEPEVAL_TELEMETRY_OPT_OUT": "1",  # without it every deepeval run waits ~7 s on PostHog
     "DEEPEVAL_DISABLE_DOTENV": "1",
+    # deepeval re-reads ./.deepeval/.deepeval on every settings lookup (several per case);
+    # our metrics use no keys, so the legacy keyfile is never needed.
+    "DEEPEVAL_DISABLE_LEGACY_KEYFILE": "1",
     "DVC_NO_ANALYTICS": "1",
     "DO_NOT_TRACK": "true",
     "HF_HUB_OFFLINE": "1",
