@@ -34,8 +34,15 @@ class BundleScorer:
 
         self._scorer = CachedScorer(embeddings_root)
 
-    def predict(self, bundle_dir: Path, frame: pd.DataFrame, model: str) -> Predictions:
+    def predict(
+        self,
+        bundle_dir: Path,
+        frame: pd.DataFrame,
+        model: str,
+        encoder_variant: str = "torch-fp32",
+    ) -> Predictions:
+        """`encoder_variant`: the runtime of a MiniLM bundle's encoder (models.encoder_runtime)."""
         ids, texts = frame[ROW_ID].astype(str).tolist(), frame[TEXT].astype(str).tolist()
-        probs = self._scorer.predict_proba(bundle_dir, ids, texts)
+        probs = self._scorer.predict_proba(bundle_dir, ids, texts, encoder_variant)
         labels = read_bundle_config(bundle_dir).labels
         return Predictions.from_probs(probs, labels, model_id=model, row_ids=ids)

@@ -217,34 +217,56 @@ class CachedScorer:
 
     Frozen-encoder bundles read MiniLM embeddings from the runtime home's row-id cache (the
     one training fills), so each text is embedded once for training, golden-set and traffic
-    evaluation alike instead of on every evaluation. Other bundles go through
-    `load_predictor` (loaded once per bundle).
+    evaluation alike instead of on every evaluation. Another `encoder_variant` (ONNX...)
+    reads that runtime's own namespace: the packaged encoder is the same in every
+    frozen-encoder model, so judging a second challenger's runtime on the same golden rows
+    embeds nothing. Other bundles go through `load_predictor` (loaded once per bundle and
+    runtime): a fine-tuned encoder is the bundle's own, no cache can hold its vectors.
     """
 
     def __init__(self, embeddings_root: Path) -> None:
         self.root = Path(embeddings_root)
-        self._embedders: dict[int, object] = {}
-        self._predictors: dict[Path, Predictor] = {}
+        self._embedders: dict[tuple[int, str], object] = {}
+        self._predictors: dict[tuple[Path, str], Predictor] = {}
 
     def predict_proba(
-        self, bundle_dir: Path, row_ids: Sequence[str], texts: Sequence[str]
+        self,
+        bundle_dir: Path,
+        row_ids: Sequence[str],
+        texts: Sequence[str],
+        encoder_variant: str = "torch-fp32",
     ) -> np.ndarray:
-        from models.embedding_cache import EmbeddingCache, MiniLMEmbedder, minilm_cache_key
+        from models.embedding_cache import (
+            EmbeddingCache,
+            MiniLMEmbedder,
+            RuntimeEmbedder,
+            cache_key,
+        )
 
         bundle_dir = Path(bundle_dir)
         config = read_bundle_config(bundle_dir)
         if config.architecture != "frozen_encoder" or not config.encoder or not config.head:
-            if bundle_dir not in self._predictors:
-                self._predictors[bundle_dir] = load_predictor(bundle_dir)
-            return self._predictors[bundle_dir].predict_proba(list(texts))
+            key = (bundle_dir, encoder_variant)
+            if key not in self._predictors:
+                self._predictors[key] = load_predictor(
+                    bundle_dir, encoder_variant=encoder_variant, cache_dir=self.root.parent
+                )
+            return self._predictors[key].predict_proba(list(texts))
         ref = config.encoder
         installed = package_version(ref.package)
         if installed != ref.package_version:  # cached vectors would be another encoder's
             raise RuntimeError(
                 f"bundle needs {ref.package}=={ref.package_version}, installed is {installed}"
             )
-        cache = EmbeddingCache(self.root, minilm_cache_key(ref.max_tokens))
-        embedder = self._embedders.setdefault(ref.max_tokens, MiniLMEmbedder(ref.max_tokens))
+        cache = EmbeddingCache(self.root, cache_key(ref.max_tokens, encoder_variant))
+        embedder = self._embedders.get((ref.max_tokens, encoder_variant))
+        if embedder is None:
+            embedder = (
+                MiniLMEmbedder(ref.max_tokens)
+                if encoder_variant == "torch-fp32"
+                else RuntimeEmbedder(encoder_variant, ref.max_tokens, self.root.parent)
+            )
+            self._embedders[(ref.max_tokens, encoder_variant)] = embedder
         cache.ensure(list(row_ids), list(texts), embedder)  # type: ignore[arg-type]
         head = _load_head(config, bundle_dir)
         with torch.inference_mode():

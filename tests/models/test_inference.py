@@ -17,11 +17,19 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
+from data.schema import row_id
 from models.bundle import BundleConfig, read_bundle_config, save_bundle
 from models.components.bag import HashedBagNet
 from models.components.wide import WideAndDeep
+from models.embedding_cache import EmbeddingCache, cache_key
 from models.hashing import HashingConfig
-from models.inference import BagPredictor, BagScorer, MiniLMPredictor, load_predictor
+from models.inference import (
+    BagPredictor,
+    BagScorer,
+    CachedScorer,
+    MiniLMPredictor,
+    load_predictor,
+)
 from models.reports import ClassificationReport
 from models.tfidf import FEATURIZER_FILE, TfidfFeaturizer
 
@@ -97,7 +105,8 @@ def test_accurate_bundle_on_the_onnx_int8_runtime_agrees_with_fp32(
 ):
     """load_predictor(encoder_variant="onnx-int8"): the same bundle's head over the ONNX
     int8 export of its encoder (exported once into `cache_dir`) gives nearly the same
-    probabilities and labels as torch fp32 on real texts."""
+    probabilities and labels as torch fp32 on real texts; CachedScorer on that runtime gives
+    the same probabilities from its own cache namespace, and reads them back later."""
     texts = small_snapshot["text"].tolist()[:120]
     fp32 = load_predictor(accurate_result.bundle_dir).predict_proba(texts)
     int8 = load_predictor(
@@ -110,6 +119,23 @@ def test_accurate_bundle_on_the_onnx_int8_runtime_agrees_with_fp32(
     assert list((tmp_path / "onnx").rglob("*.onnx"))  # the export landed in the cache
     with pytest.raises(ValueError, match="unknown encoder variant"):
         load_predictor(accurate_result.bundle_dir, encoder_variant="fp8", cache_dir=tmp_path)
+
+    # Through the row-id cache (what model_variants judges with): the same probabilities,
+    # and a second scorer reads the runtime's vectors back instead of embedding again.
+    ids = [row_id(t) for t in texts]
+    first = CachedScorer(tmp_path / "embeddings")
+    np.testing.assert_allclose(
+        first.predict_proba(accurate_result.bundle_dir, ids, texts, "onnx-int8"), int8, atol=1e-5
+    )
+    assert EmbeddingCache(tmp_path / "embeddings", cache_key(128, "onnx-int8")).missing(ids) == []
+    second = CachedScorer(tmp_path / "embeddings")
+
+    def refuse(batch: list[str]) -> np.ndarray:
+        raise AssertionError(f"embedded {len(batch)} texts that the cache holds")
+
+    second._embedders[(128, "onnx-int8")] = refuse
+    again = second.predict_proba(accurate_result.bundle_dir, ids, texts, "onnx-int8")
+    np.testing.assert_allclose(again, int8, atol=1e-5)
 
 
 def test_bundles_hold_only_json_and_safetensors(fast_result, accurate_result):
