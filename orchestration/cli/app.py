@@ -297,17 +297,22 @@ def run(
 ) -> None:
     """The main loop as far as it is built (see orchestration/cli/main_loop.py), or with
     --data, your own files to a judged champion (orchestration/cli/own_data.py)."""
+    # Every refusal comes before `init` (a DVC registry, MLflow tables: ~15 s): a mistyped
+    # option costs nothing and sets nothing up.
     if data and sample != 1.0:
         raise typer.BadParameter("applies to the default loop, not --data", param_hint="--sample")
+    chosen = tiers or ["fast", "accurate"]
+    unknown = set(chosen) - {"fast", "accurate"}
+    if unknown:
+        raise typer.BadParameter(f"unknown tiers {sorted(unknown)}", param_hint="--tiers")
+    missing = [str(f) for f in data or [] if not f.is_file()]
+    if missing:
+        raise typer.BadParameter(f"not a readable file: {', '.join(missing)}", param_hint="--data")
     settings = _settings()
     init()
     if data:
         from orchestration.cli.own_data import run_own_data
 
-        chosen = tiers or ["fast", "accurate"]
-        unknown = set(chosen) - {"fast", "accurate"}
-        if unknown:
-            raise typer.BadParameter(f"unknown tiers {sorted(unknown)}", param_hint="--tiers")
         try:
             run_own_data(settings, console, data, timeout, chosen)
         except FileNotFoundError as exc:

@@ -37,11 +37,20 @@ def _env(home: Path) -> dict[str, str]:
     )
 
 
-@pytest.mark.slow  # `driftwise init` builds a DVC registry first (~15 s)
 def test_missing_file_is_refused_and_nothing_lands(tmp_path: Path) -> None:
+    """A file that is not there (and a directory, which is not a file) is refused before
+    anything is set up: exit code 2, no landing zone, no registry."""
     home = tmp_path / "home"
+    (tmp_path / "folder.csv").mkdir()
     proc = subprocess.run(
-        [str(EXE), "run", "--data", str(tmp_path / "nope.csv")],
+        [
+            str(EXE),
+            "run",
+            "--data",
+            str(tmp_path / "nope.csv"),
+            "--data",
+            str(tmp_path / "folder.csv"),
+        ],
         cwd=REPO,
         env=_env(home),
         capture_output=True,
@@ -50,8 +59,9 @@ def test_missing_file_is_refused_and_nothing_lands(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     # typer's error panel wraps a long path at the terminal width, borders and all
-    assert "nope.csv" in re.sub(r"[\s│]+", "", proc.stderr)
-    assert not list((home / "landing").iterdir())
+    flat = re.sub(r"[\s│]+", "", proc.stderr)
+    assert "nope.csv" in flat and "folder.csv" in flat
+    assert not (home / "landing").exists() and not (home / "registry").exists()
 
 
 @pytest.mark.slow
