@@ -318,13 +318,17 @@ def run(
         except FileNotFoundError as exc:
             raise typer.BadParameter(str(exc), param_hint="--data") from exc
     else:
-        from orchestration.cli.main_loop import claim_sample, run_main_loop
+        from orchestration.cli.main_loop import GateStopped, claim_sample, run_main_loop
 
         try:
             claim_sample(settings.root, sample)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--sample") from exc
-        run_main_loop(settings, console, timeout, port, sample)
+        try:
+            run_main_loop(settings, console, timeout, port, sample)
+        except GateStopped as exc:
+            console.print(f"[yellow]stopped: {exc}[/yellow]")
+            raise typer.Exit(1) from exc
     if serve_after:
         _serve_after_run(settings, port)
     else:  # the default loop serves along the way (for its canary): stop it as asked

@@ -18,7 +18,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from rich.console import Console
@@ -37,6 +37,9 @@ from orchestration.cli.daemon import start_daemon, stop_daemon, wait_for_runs
 from orchestration.definitions import build_definitions
 from orchestration.sensors.guard import RETRAIN_JOB
 from orchestration.settings import DriftwiseSettings
+
+if TYPE_CHECKING:
+    from bento.state import ServingState
 
 DRIFT_BATCH = "03_tweets.csv"
 # The demo's canary: the production defaults (5-minute bakes, 200 requests a stage) scaled to
@@ -306,6 +309,26 @@ def _summary_table(settings: DriftwiseSettings, rollout: Any, replay: Any, timin
     return table
 
 
+class GateStopped(Exception):
+    """The loop cannot go on because of a gate verdict: an outcome to report, not a crash."""
+
+
+def first_champion(settings: DriftwiseSettings) -> "ServingState":
+    """The bootstrap's champion, prepared for serving; `GateStopped` when the gate blocked it."""
+    from orchestration.cli.serve import NoChampion, prepare_serving
+
+    try:
+        return prepare_serving(settings)
+    except NoChampion as exc:
+        raise GateStopped(
+            "the promotion gate blocked the first model (its reasons are in the table above; "
+            "`driftwise explain ID` shows the whole record), so there is no champion to serve "
+            "and the loop stops here. Nothing crashed: the gate judged a model trained on too "
+            "little data. A larger --sample (in a fresh runtime home: one share per home) or "
+            "the full default data gives it more to learn from."
+        ) from exc
+
+
 def run_main_loop(
     settings: DriftwiseSettings,
     console: Console,
@@ -315,7 +338,7 @@ def run_main_loop(
 ) -> None:
     from evaluation.rollout.store import read_rollout
     from orchestration.cli.replay import Replay
-    from orchestration.cli.serve import NoChampion, prepare_serving, start_background
+    from orchestration.cli.serve import start_background
 
     started = time.monotonic()
     timings: dict[str, float] = {}
@@ -338,10 +361,7 @@ def run_main_loop(
         )
         console.print(_decision_table(instance, settings))
         timings["first champion"] = time.monotonic() - started
-        try:
-            state = prepare_serving(settings)
-        except NoChampion as exc:
-            raise RuntimeError(f"the bootstrap retrain left no champion: {exc}") from exc
+        state = first_champion(settings)
         url = start_background(settings, port=port)
         console.print(f"serving {state.champion} on {url} (bentoml serve)")
         timings["serving up"] = time.monotonic() - started

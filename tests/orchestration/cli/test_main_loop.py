@@ -6,7 +6,8 @@ The point of the test: landing the tweets batch leads — through the drift sens
 direct call — to a retrain run whose tags name the drift report, and that challenger goes
 live through the staged canary on a real `bentoml serve` with replayed traffic, ended by the
 rollout sensor's `canary_finish` run (promoted, or rolled back) and recorded in its decision
-record. A second run is idempotent: it launches nothing new.
+record. A second run is idempotent: it launches nothing new. (And, quick: a first model the
+gate blocked stops the loop as an outcome, not a traceback.)
 
 It runs `--sample 0.25` (a quarter of each default batch, per label): the same code path,
 jobs and sensors as the full data, in about half the time (MiniLM embeds ~4k texts instead of
@@ -134,3 +135,31 @@ def test_cli_run_whole_loop_through_the_daemon(tmp_path: Path, data_wheel: Path)
             assert [r.job_name for r in new_runs] == ["snapshot"]
     finally:
         del os.environ["DAGSTER_HOME"]
+
+
+def test_a_blocked_first_model_stops_the_loop_as_an_outcome(tmp_path: Path, monkeypatch) -> None:
+    """A runtime home whose MLflow registry holds no champion (what a gate-blocked bootstrap
+    leaves): orchestration.cli.main_loop.first_champion says so as `GateStopped`, not a
+    crash, and `driftwise run` prints it and exits 1 without a traceback. Touches: a real
+    embedded MLflow store in a temp home; the CLI through typer's runner with the loop
+    raising that outcome."""
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app as cli
+    from orchestration.cli.main_loop import GateStopped, first_champion
+    from orchestration.settings import DriftwiseSettings
+
+    home = tmp_path / "home"
+    with pytest.raises(GateStopped, match="blocked the first model"):
+        first_champion(DriftwiseSettings(home=home))
+
+    def blocked(*args: object, **kwargs: object) -> None:
+        raise GateStopped("the promotion gate blocked the first model")
+
+    monkeypatch.setenv("DRIFTWISE_HOME", str(home))
+    monkeypatch.setattr(cli, "init", lambda: None)
+    monkeypatch.setattr("orchestration.cli.main_loop.run_main_loop", blocked)
+    result = CliRunner().invoke(cli.app, ["run", "--sample", "0.25"])
+    assert result.exit_code == 1
+    assert "stopped: the promotion gate blocked" in result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, GateStopped)
