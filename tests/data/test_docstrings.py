@@ -3,8 +3,9 @@
 
 Touches: the source files of the installed, pinned libraries (parsed with `ast`, never
 imported), a temp cache directory, and the real MiniLM tokenizer to check that the texts are
-long for the accurate tier. The full ten-library build parses ~9,000 files (~30 s): marked
-slow; the fast tests build from two libraries.
+long for the accurate tier. The full ten-library build parses ~9,000 files (~95 s of
+`ast.parse` on one core, spread over every core): marked slow; the fast tests build from two
+libraries.
 """
 
 from pathlib import Path
