@@ -189,7 +189,9 @@ def _rows(
         chunks += [
             (library, root, files[i : i + CHUNK_FILES]) for i in range(0, len(files), CHUNK_FILES)
         ]
-    workers = min(len(os.sched_getaffinity(0)), len(chunks))
+    # the cores this process may use (a container's share), where the OS can say so
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = min(cores or 1, len(chunks))
     if workers <= 1:
         return [
             row
