@@ -34,10 +34,9 @@ on the tuning rows):
 (fast / accurate / cascade = accuracy.) In domain the cascade keeps the accurate tier's
 accuracy within a point at 20% of its calls (28% with the hashed fast tier). Out of domain
 the fast tier is confidently wrong: the escalation rate barely moves while accuracy drops
-9-11 points - the case the
-serving side must watch (escalation rate and confidence on recent traffic), not one a
-threshold can fix. The first version, tuned to the point estimate, took a lucky threshold
-(0.614, 12% escalations) and lost 3.3 points in domain.
+9-11 points - the case the serving side must watch (escalation rate and confidence on
+recent traffic), not one a threshold can fix. The first version, tuned to the point
+estimate, took a lucky threshold (0.614, 12% escalations) and lost 3.3 points in domain.
 """
 
 import sys
