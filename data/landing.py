@@ -93,3 +93,10 @@ def land_frame(df: pd.DataFrame, landing: Path, name: str) -> Path:
     df.to_csv(tmp, index=False)
     os.replace(tmp, final)
     return final
+
+
+def check_readable(files: list[Path]) -> None:
+    """Refuse paths that are not files (missing, or a directory) before anything lands."""
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"not a readable file: {', '.join(missing)}")

@@ -305,9 +305,12 @@ def run(
     unknown = set(chosen) - {"fast", "accurate"}
     if unknown:
         raise typer.BadParameter(f"unknown tiers {sorted(unknown)}", param_hint="--tiers")
-    missing = [str(f) for f in data or [] if not f.is_file()]
-    if missing:
-        raise typer.BadParameter(f"not a readable file: {', '.join(missing)}", param_hint="--data")
+    from data.landing import check_readable
+
+    try:
+        check_readable(data or [])
+    except FileNotFoundError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--data") from exc
     settings = _settings()
     init()
     if data:

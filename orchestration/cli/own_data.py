@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 from rich.console import Console
 
-from data.landing import batch_id_for
+from data.landing import batch_id_for, check_readable
 from orchestration.cli.daemon import start_daemon, stop_daemon
 from orchestration.cli.main_loop import (
     _candidate_table,
@@ -31,9 +31,7 @@ from orchestration.settings import DriftwiseSettings
 
 def land_files(files: list[Path], landing: Path) -> list[str]:
     """Copy `files` into the landing zone atomically (hidden temp name, then rename)."""
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise FileNotFoundError(f"not a readable file: {', '.join(missing)}")
+    check_readable(files)
     landing.mkdir(parents=True, exist_ok=True)
     ids = []
     for src in files:
