@@ -21,12 +21,14 @@ from models.lineage import RUN_TAG_RETRAIN
 from orchestration.sensors.guard import RETRAIN_JOB
 from orchestration.sensors.rollout import CANARY_FINISH_JOB
 
+INGEST_RETRIES = 2  # a transient failure (a DVC push) is retried by the daemon
+
 ingest_job = dg.define_asset_job(
     "ingest",
     # Drift is checked right after ingestion, on the same partition.
     selection=dg.AssetSelection.assets(ingested_batch, drift_report),
     partitions_def=batch_partitions,
-    tags={"dagster/max_retries": 2},
+    tags={"dagster/max_retries": INGEST_RETRIES},
     description="Validate one landed file, quarantine bad rows, commit the rest to DVC, "
     "then compare it with the champion's training data (drift).",
 )

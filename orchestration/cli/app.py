@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from orchestration.cli import offline
 
@@ -234,12 +235,17 @@ def promote() -> None:
 
 @app.command()
 def explain(
-    decision: Annotated[str, typer.Argument(help="Decision record id (a unique prefix).")],
+    decision: Annotated[
+        str, typer.Argument(help="Decision record id or Dagster run id (a unique prefix).")
+    ],
 ) -> None:
-    """A decision record as readable tables: the verdict and its reasons, then each section."""
+    """A decision record as readable tables: the verdict and its reasons, then each section;
+    or a Dagster run (what failed, the whole error) - the id `driftwise run` prints."""
+    from orchestration.cli.instance import ensure_dagster_home
     from orchestration.cli.operator import explain as show
 
     settings = _settings()
+    ensure_dagster_home(settings.layout.dagster_home, settings.env)
     try:
         show(settings, console, decision)
     except LookupError as exc:
@@ -322,6 +328,7 @@ def run(
             raise typer.BadParameter(str(exc), param_hint="--data") from exc
     else:
         from orchestration.cli.main_loop import GateStopped, claim_sample, run_main_loop
+        from orchestration.cli.runs import RunFailed
 
         try:
             claim_sample(settings.root, sample)
@@ -332,6 +339,9 @@ def run(
         except GateStopped as exc:
             console.print(f"[yellow]stopped: {exc}[/yellow]")
             raise typer.Exit(1) from exc
+        except RunFailed as exc:  # an expected failure: what failed and where to look
+            console.print(f"[red]failed: {escape(str(exc))}[/red]")
+            raise typer.Exit(2) from exc
     if serve_after:
         _serve_after_run(settings, port)
     else:  # the default loop serves along the way (for its canary): stop it as asked

@@ -34,7 +34,9 @@ from models.lineage import (
     SNAPSHOT_TAG,
 )
 from orchestration.cli.daemon import start_daemon, stop_daemon, wait_for_runs
+from orchestration.cli.runs import run_failed
 from orchestration.definitions import build_definitions
+from orchestration.jobs import INGEST_RETRIES
 from orchestration.sensors.guard import RETRAIN_JOB
 from orchestration.settings import DriftwiseSettings
 
@@ -116,7 +118,13 @@ def _wait_ingested(instance, registry, batch_ids, timeout, daemon) -> None:  # t
     for batch_id in batch_ids:
         if registry.has_tag(f"batch/{batch_id}") and _metadata(instance, "drift_report", batch_id):
             continue  # done by an earlier `make run`
-        wait_for_runs(instance, {RUN_TAG_BATCH: batch_id}, 1, timeout, daemon)
+        tags = {RUN_TAG_BATCH: batch_id}
+        runs = wait_for_runs(instance, tags, 1, timeout, daemon)
+        while not any(r.status == dg.DagsterRunStatus.SUCCESS for r in runs):
+            # a failed ingest is retried by the daemon (dagster/max_retries): wait for it
+            if int(runs[0].tags.get("dagster/retry_number", "0")) >= INGEST_RETRIES:
+                raise run_failed(instance, runs[0], " or `make dagster` (Runs)")
+            runs = wait_for_runs(instance, tags, len(runs) + 1, timeout, daemon)
 
 
 def _ingest_table(instance: dg.DagsterInstance, batch_ids: list[str]) -> Table:
@@ -187,7 +195,7 @@ def _execute(
         raise_on_error=False,
     )
     if not result.success:  # a blocked candidate is a successful run tagged gate=blocked
-        raise RuntimeError(f"{job} run {result.run_id} failed; see the Dagster UI")
+        raise run_failed(instance, result.dagster_run)
     return result
 
 
@@ -391,7 +399,13 @@ def run_main_loop(
             rollout = _wait_rollout(settings.root, timeout, daemon)
             # the state is recorded inside the finish run: let that run end before the
             # daemon (and with it the run's process) is stopped
-            wait_for_runs(instance, {"driftwise/rollout": rollout.rollout_id}, 1, timeout, daemon)
+            finished = wait_for_runs(
+                instance, {"driftwise/rollout": rollout.rollout_id}, 1, timeout, daemon
+            )
+            if finished[0].status != dg.DagsterRunStatus.SUCCESS:
+                raise run_failed(
+                    instance, finished[0], f" or the daemon's log {settings.layout.logs}"
+                )
             timings["canary done"] = time.monotonic() - started
     finally:
         if replay is not None:
@@ -406,7 +420,7 @@ def run_main_loop(
             f"{run.tags.get(RUN_TAG_EVIDENCE)}"
         )
         if run.status != dg.DagsterRunStatus.SUCCESS:
-            raise RuntimeError("the drift-triggered retrain failed; see the Dagster UI")
+            raise run_failed(instance, run, f" or the daemon's log {settings.layout.logs}")
         console.print(
             _candidate_table(_metadata(instance, "candidate_model") or {}, "Challenger after drift")
         )

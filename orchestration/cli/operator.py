@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from evaluation.promotion.record import load_record
@@ -28,8 +29,9 @@ def _kv_table(title: str, rows: list[tuple[str, Any]]) -> Table:
     return table
 
 
-def _sensors(settings: DriftwiseSettings) -> list[tuple[str, str]]:
-    """Each sensor and schedule: its stored switch in the instance, else its default."""
+def _sensors(settings: DriftwiseSettings, daemon: bool = True) -> list[tuple[str, str]]:
+    """Each sensor and schedule: its stored switch in the instance, else its default - and
+    "stopped (no daemon)" for a switched-on one when no daemon runs it."""
     import dagster as dg
 
     from orchestration.definitions import build_definitions
@@ -54,7 +56,11 @@ def _sensors(settings: DriftwiseSettings) -> list[tuple[str, str]]:
         rows.append(
             (f"schedule {schedule.name}", stored.get(schedule.name, f"{default} (default)"))
         )
-    return rows
+    if daemon:
+        return rows
+    return [
+        (k, f"stopped (no daemon; switched {v})" if v.startswith("RUNNING") else v) for k, v in rows
+    ]
 
 
 def _drift(settings: DriftwiseSettings) -> str:
@@ -95,9 +101,34 @@ def status(settings: DriftwiseSettings, console: Console) -> dict[str, Any]:
         info["rollout"] = f"{s['rollout_id']} {s['status']} at stage {s['stage']} ({s['routing']})"
         info["last decision"] = f"{s['last_verdict']}: {s['last_reasons']}"
     info["drift"] = _drift(settings)
+    info.update(_last_runs())
     console.print(_kv_table(f"Driftwise status ({settings.root})", list(info.items())))
-    console.print(_kv_table("Sensors and schedules", _sensors(settings)))
+    daemon = _daemon_alive()
+    info["daemon"] = daemon
+    title = "Sensors and schedules" + ("" if daemon else " (no dagster-daemon is running)")
+    console.print(_kv_table(title, _sensors(settings, daemon)))
     return info
+
+
+def _daemon_alive() -> bool:
+    import dagster as dg
+
+    from orchestration.cli.runs import daemon_alive
+
+    return daemon_alive(dg.DagsterInstance.get())
+
+
+def _last_runs() -> dict[str, str | None]:
+    """The last run of each job the loop waits for, with its failure if it failed."""
+    import dagster as dg
+
+    from orchestration.cli.runs import describe, last_run
+    from orchestration.sensors.guard import RETRAIN_JOB
+    from orchestration.sensors.rollout import CANARY_FINISH_JOB
+
+    instance = dg.DagsterInstance.get()
+    jobs = ("ingest", RETRAIN_JOB, CANARY_FINISH_JOB)
+    return {f"last {job} run": describe(instance, last_run(instance, job)) for job in jobs}
 
 
 def promote_now(settings: DriftwiseSettings, console: Console) -> dict[str, Any]:
@@ -183,10 +214,35 @@ def _when(value: Any) -> str:
     return _scalar(value)
 
 
+def explain_run(console: Console, run_id: str) -> bool:
+    """A Dagster run as tables: what ran, why, its status and each failed step's whole error
+    (what `driftwise run` prints the first lines of). False if no run has that id prefix."""
+    import dagster as dg
+
+    from orchestration.cli.runs import failures, find_run
+
+    instance = dg.DagsterInstance.get()
+    run = find_run(instance, run_id)
+    if run is None:
+        return False
+    record = instance.get_run_record_by_id(run.run_id)
+    rows: list[tuple[str, Any]] = [("job", run.job_name), ("status", run.status.value)]
+    if record is not None:
+        rows += [("started", _when(record.start_time)), ("ended", _when(record.end_time))]
+    rows += [(k, v) for k, v in sorted(run.tags.items()) if not k.startswith(".dagster")]
+    console.print(_kv_table(f"Run {run.run_id}", rows))
+    for step, error in failures(instance, run.run_id, lines=400, stack=True):
+        console.print(f"[bold red]{step}[/bold red]\n    {escape(error)}")
+    return True
+
+
 def explain(settings: DriftwiseSettings, console: Console, decision: str) -> None:
-    """A decision record as readable tables: verdict and reasons first, then each section."""
+    """A decision record as readable tables: verdict and reasons first, then each section.
+    A Dagster run id (or its first 8 characters) shows that run and its failed steps."""
     folder = settings.layout.decisions
     matches = sorted(folder.glob(f"{decision}*.json")) if folder.exists() else []
+    if not matches and explain_run(console, decision):
+        return
     if len(matches) != 1:
         raise LookupError(
             f"{len(matches)} decision records match {decision!r} in {folder}"
