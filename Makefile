@@ -25,7 +25,7 @@ PROD_STAMP := $(VENV)/.installed-prod
 # Where `make prod-up` keeps the stand-ins' state, logs and prod.env.
 PROD_STATE ?= $(CURDIR)/.driftwise-prod
 
-.PHONY: venv data run serve test test-fast dagster mlflow lint bench clean-home \
+.PHONY: venv data run serve test test-fast test-e2e dagster mlflow lint bench clean-home \
 	prod-venv prod-system prod-up prod-down test-prod k8s-validate
 
 venv: $(STAMP)
@@ -48,12 +48,20 @@ run: data
 serve: venv
 	$(BIN)/driftwise serve
 
-# The prod-profile tests have their own target (they need servers and the [prod] extra).
+# Three stages (README, "Tests"): `test` - unit, component and single-process tests on the
+# real stack (budget: 10 minutes on 2 cores); `test-e2e` - whole scenarios on daemons and
+# live services, the loop in the README's home among them; `test-prod` - the prod profile.
+DURATIONS := --durations=25
 test: data
-	$(BIN)/python -m pytest -m "not prod" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not prod and not e2e" $(DURATIONS) $(PYTEST_ARGS)
 
 test-fast: data
-	$(BIN)/python -m pytest -m "not slow and not prod" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow and not prod and not e2e" $(PYTEST_ARGS)
+
+# Checks the loop `make run` left in $(DRIFTWISE_HOME) (running it first if it has not
+# finished there), runs it again, then the canary's fault cases and own data via the daemon.
+test-e2e: data
+	$(BIN)/python -m pytest -m "e2e and not prod" $(DURATIONS) $(PYTEST_ARGS)
 
 # -- prod profile: real servers in place of the embedded defaults (README, "Production profile")
 prod-venv: $(PROD_STAMP)
@@ -86,7 +94,7 @@ k8s-validate: prod-venv
 
 # Starts and stops its own stand-ins (each test session gets fresh ones under tmp).
 test-prod: data prod-venv prod-system
-	$(BIN)/python -m pytest -m prod $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m prod $(DURATIONS) $(PYTEST_ARGS)
 
 # Dagster UI on 127.0.0.1:3000 over the runtime home's instance.
 dagster: data

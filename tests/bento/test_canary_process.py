@@ -177,6 +177,7 @@ def _daemon_phase(home: Path, client, served, url: str, rows) -> None:  # type: 
         assert run.status == dg.DagsterRunStatus.SUCCESS
 
 
+@pytest.mark.e2e
 @pytest.mark.integration
 @pytest.mark.slow
 def test_canary_rolls_back_a_bad_challenger_and_promotes_a_good_one(served, monkeypatch):

