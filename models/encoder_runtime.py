@@ -274,7 +274,9 @@ def _export_fp32(module: "MiniLMEncoder", path: Path) -> None:
 def _quantize_int8(fp32: Path, path: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    from models.quiet import drop_root_log
+
     # Its "consider pre-processing" warning is moot here: quant_pre_process (shape inference +
     # ORT optimisation) gave bit-identical embeddings on this export (checked 2026-12-04).
-
-    quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=True)
+    with drop_root_log("Please consider to run pre-processing"):
+        quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=True)

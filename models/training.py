@@ -40,6 +40,7 @@ from torch import nn
 
 from data.schema import SPLIT, TEXT
 from data.snapshot import check_snapshot, label_set
+from models.quiet import quiet_training_warnings
 from models.bundle import BundleConfig, save_bundle
 from models.datamodules import SnapshotDataModule, balanced_class_weights, frame_fingerprint
 from models.history import JsonlHistoryLogger, read_history
@@ -245,6 +246,7 @@ def train(
         The result on global rank zero; None on other ranks of an externally launched DDP.
     """
     check_snapshot(snapshot)
+    quiet_training_warnings()
     if not progress:
         # Quiet means quiet: Lightning's "GPU available…" lines and tips are INFO on its own
         # logger; the chosen hardware is reported in the result instead.

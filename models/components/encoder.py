@@ -30,6 +30,9 @@ class MiniLMEncoder(nn.Module):
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
 
+        from models.quiet import no_progress_bars
+
+        no_progress_bars()
         path = str(encoder_path())
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.transformer = AutoModel.from_pretrained(path, local_files_only=True)

@@ -55,7 +55,12 @@ def init() -> None:
     ensure_dagster_home(settings.layout.dagster_home, settings.env)
     settings.data_registry().ensure()
     if settings.env == "local":  # create the embedded MLflow store before any run races for it
+        import logging
+
         from models.tracking import TrackingConfig, client_for
+
+        # its "Creating initial MLflow database tables" INFO lines: set-up, not progress
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
 
         client_for(TrackingConfig.embedded(settings.root))
     console.print(f"runtime home ready: {settings.root}")

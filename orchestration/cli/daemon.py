@@ -11,6 +11,7 @@ code change reaches the sensors when the loop restarts the pair.
 """
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -25,11 +26,16 @@ LOCATION = "orchestration.definitions"  # the location name a `-m` workspace giv
 _STARTUP_S = 180.0  # importing the Definitions takes ~10 s here; a loaded machine, more
 
 
+PID_FILE = "daemon.pid"  # in DAGSTER_HOME: the pair's process groups, while they run
+
+
 class DaemonProcess:
     """A dagster-daemon and its code server, each leading its own process group."""
 
-    def __init__(self, daemon: subprocess.Popen, code_server: subprocess.Popen) -> None:
-        self.daemon, self.code_server = daemon, code_server
+    def __init__(
+        self, daemon: subprocess.Popen, code_server: subprocess.Popen, pid_file: Path
+    ) -> None:
+        self.daemon, self.code_server, self.pid_file = daemon, code_server, pid_file
 
     def send_signal(self, sig: int) -> None:
         """Signal both process groups (the daemon's run workers and the server's children
@@ -83,9 +89,34 @@ def _wait_serving(port: int, server: subprocess.Popen, log_path: Path) -> None:
             time.sleep(0.5)
 
 
+def _is_dagster(pid: int) -> bool:
+    """The process is still one of ours (a pid file can outlive a reboot; pids are reused)."""
+    try:
+        return b"dagster" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone, or no /proc (macOS): killpg below only hits a live group
+        return not Path("/proc").exists()
+
+
+def stop_stale(dagster_home: Path) -> bool:
+    """Kill the daemon and code server that a killed `driftwise run` left (SIGKILL or a
+    lost terminal skip its clean-up): two daemons on one instance would tick every sensor
+    twice. True if any of them was still alive."""
+    path = Path(dagster_home) / PID_FILE
+    if not path.exists():
+        return False
+    killed = False
+    for pid in json.loads(path.read_text()).values():
+        if _is_dagster(int(pid)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(pid), signal.SIGKILL)
+                killed = True
+    path.unlink(missing_ok=True)
+    return killed
+
+
 def start_daemon(dagster_home: Path, log_path: Path) -> DaemonProcess:
     """Start the code server, wait until it answers, then the daemon on a workspace file
-    (in `dagster_home`) that points at it."""
+    (in `dagster_home`) that points at it; their pids go to DAGSTER_HOME/daemon.pid."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, DAGSTER_HOME=str(dagster_home))
     bin_dir = Path(sys.executable).parent
@@ -120,7 +151,9 @@ def start_daemon(dagster_home: Path, log_path: Path) -> DaemonProcess:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
             raise
-    return DaemonProcess(daemon, server)
+    pid_file = Path(dagster_home) / PID_FILE
+    pid_file.write_text(json.dumps({"daemon": daemon.pid, "code_server": server.pid}))
+    return DaemonProcess(daemon, server, pid_file)
 
 
 def stop_daemon(proc: DaemonProcess, timeout: float = 30.0) -> None:
@@ -131,6 +164,7 @@ def stop_daemon(proc: DaemonProcess, timeout: float = 30.0) -> None:
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    proc.pid_file.unlink(missing_ok=True)
 
 
 def wait_for_runs(

@@ -33,8 +33,8 @@ from models.lineage import (
     RUN_TAG_TRIGGER,
     SNAPSHOT_TAG,
 )
-from orchestration.cli.daemon import start_daemon, stop_daemon, wait_for_runs
-from orchestration.cli.runs import run_failed
+from orchestration.cli.daemon import start_daemon, stop_daemon, stop_stale, wait_for_runs
+from orchestration.cli.runs import fail_orphans, recovery_tags, run_failed
 from orchestration.definitions import build_definitions
 from orchestration.jobs import INGEST_RETRIES
 from orchestration.sensors.guard import RETRAIN_JOB
@@ -187,10 +187,11 @@ def _execute(
     job: str,
     console: Console,
     ops: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
 ):
     result = defs.resolve_job_def(job).execute_in_process(
         instance=instance,
-        tags={RUN_TAG_TRIGGER: "make-run"},
+        tags={RUN_TAG_TRIGGER: "make-run", **(tags or {})},
         run_config={**QUIET, "ops": ops or {}},
         raise_on_error=False,
     )
@@ -225,11 +226,23 @@ def _decision_table(instance: dg.DagsterInstance, settings: DriftwiseSettings) -
     return table
 
 
+def _retrain_finished(instance: dg.DagsterInstance) -> bool:
+    """The run that trained the latest challenger got to its end, or it is the drift
+    retrain (which the drift step below waits for, and runs again if it was killed). A
+    bootstrap killed after training but before the gate is trained again: its snapshot is
+    the same, but no gate has judged it."""
+    records = instance.fetch_materializations(dg.AssetKey("candidate_model"), limit=1).records
+    run = instance.get_run_by_id(records[0].run_id) if records else None
+    if run is None:
+        return False
+    return run.status == dg.DagsterRunStatus.SUCCESS or "drift" in run.tags.get(RUN_TAG_REASONS, "")
+
+
 def _bootstrap_retrain(defs, instance, console: Console) -> None:  # type: ignore[no-untyped-def]
     snap = _execute(defs, instance, "snapshot", console).output_for_node("training_snapshot")
     console.print(f"training snapshot {snap.tag}: {snap.rows} rows {snap.per_split}")
     previous = _metadata(instance, "candidate_model")
-    if previous and previous[SNAPSHOT_TAG] == snap.tag:
+    if previous and previous[SNAPSHOT_TAG] == snap.tag and _retrain_finished(instance):
         console.print(f"challenger for {snap.tag} already trained: {previous['model']}")
         return
     console.print("bootstrap retrain: challenger (fast + accurate tiers) on this snapshot…")
@@ -357,6 +370,13 @@ def run_main_loop(
     first_ids = _land(settings, FIRST_BATCHES, sample)
     for key, value in DEMO_SETTINGS.items():
         os.environ.setdefault(key, value)
+    orphans: list[dg.DagsterRun] = []
+    if stop_stale(settings.layout.dagster_home):  # a killed earlier run left its daemon
+        orphans = fail_orphans(instance)
+        console.print(
+            f"recovering: stopped the daemon a killed `driftwise run` left; "
+            f"{len(orphans)} of its runs marked failed"
+        )
     daemon = start_daemon(settings.layout.dagster_home, settings.layout.logs / "dagster-daemon.log")
     replay, stats, rollout = None, None, None
     try:
@@ -387,7 +407,12 @@ def run_main_loop(
             console.print(
                 f"drift report {drift['report_id']}: waiting for the drift sensor's retrain run…"
             )
-            wait_for_runs(instance, {RUN_TAG_REASONS: "drift"}, 1, timeout, daemon)
+            runs = wait_for_runs(instance, {RUN_TAG_REASONS: "drift"}, 1, timeout, daemon)
+            orphan = [r for r in runs if r.run_id in {o.run_id for o in orphans}]
+            if orphan and not any(r.status == dg.DagsterRunStatus.SUCCESS for r in runs):
+                # the drift sensor has moved past its evidence: run its retrain again here
+                console.print(f"the drift retrain {orphan[0].run_id[:8]} was killed: again…")
+                _execute(defs, instance, RETRAIN_JOB, console, tags=recovery_tags(orphan[0]))
             timings["drift retrain done"] = time.monotonic() - started
         rollout = read_rollout(settings.root)
         if rollout is not None and (rollout.active or not rollout.recorded):

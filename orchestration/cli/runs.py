@@ -54,7 +54,7 @@ def failures(
     """(step key, first `lines` lines of the root error) per failed step, then a run-level
     failure (a worker that died has no step failure) if the run has one; `stack` adds the
     whole chain with its stack traces."""
-    found = []
+    found: list[tuple[str, str]] = []
     events = instance.all_logs(
         run_id, of_type={dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
     )
@@ -118,3 +118,31 @@ def describe(instance: dg.DagsterInstance, run: dg.DagsterRun | None) -> str | N
             line += f": {step}: {error}"
         line += f" - `driftwise explain {run.run_id[:8]}`"
     return line
+
+
+ORPHAN_MESSAGE = (
+    "its process was killed with the `driftwise run` that owned it (SIGKILL or a lost "
+    "terminal); the next `driftwise run` marked it failed and goes on"
+)
+UNFINISHED = (
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.CANCELING,
+)
+
+
+def fail_orphans(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    """Mark failed the runs left running when the processes that ran them were killed
+    (call it only after killing them: see orchestration/cli/daemon.stop_stale). Without it
+    they stay STARTED forever, and the loop would wait on them."""
+    orphans = list(instance.get_runs(filters=dg.RunsFilter(statuses=list(UNFINISHED))))
+    for run in orphans:
+        instance.report_run_failed(run, ORPHAN_MESSAGE)
+    return orphans
+
+
+def recovery_tags(run: dg.DagsterRun) -> dict[str, str]:
+    """The tags to run an orphaned run's job again with: its own (why it ran), not
+    Dagster's bookkeeping, plus where the new run came from."""
+    tags = {k: v for k, v in run.tags.items() if not k.startswith(("dagster/", ".dagster"))}
+    return {**tags, "driftwise/recovers": run.run_id}

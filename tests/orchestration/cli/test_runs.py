@@ -155,3 +155,43 @@ def test_status_says_sensors_are_stopped_without_a_daemon(tmp_path, monkeypatch)
     assert not any(v.startswith("RUNNING") for v in idle.values())
     served = dict(_sensors(settings, daemon=True))
     assert served["sensor new_batch_sensor"].startswith("RUNNING")
+
+
+def test_stale_daemon_processes_are_killed_and_their_runs_failed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What a SIGKILLed `driftwise run` leaves: its daemon pair alive (here two real
+    processes named like them, each leading its own group) and a run left STARTED. The
+    next run's clean-up kills exactly those and marks the run failed; a pid file naming
+    a process that is not ours (pid reuse) kills nothing."""
+    import json
+    import subprocess
+
+    from orchestration.cli.daemon import PID_FILE, stop_stale
+    from orchestration.cli.runs import ORPHAN_MESSAGE, fail_orphans
+
+    def fake(name: str) -> subprocess.Popen:
+        return subprocess.Popen(["bash", "-c", f"exec -a {name} sleep 120"], start_new_session=True)
+
+    daemon, server, stranger = fake("dagster-daemon"), fake("dagster"), fake("my-editor")
+    try:
+        pid_file = tmp_path / PID_FILE
+        assert not stop_stale(tmp_path)  # no pid file: nothing to do
+        time.sleep(0.2)  # let `exec -a` rename them
+        pid_file.write_text(json.dumps({"daemon": daemon.pid, "code_server": server.pid}))
+        assert stop_stale(tmp_path)
+        assert daemon.wait(timeout=10) == -9 and server.wait(timeout=10) == -9
+        assert not pid_file.exists()
+        pid_file.write_text(json.dumps({"daemon": stranger.pid}))
+        assert not stop_stale(tmp_path)
+        assert stranger.poll() is None  # not ours: alive
+    finally:
+        for proc in (daemon, server, stranger):
+            proc.kill()
+            proc.wait()
+
+    with dg.instance_for_test() as instance:
+        left = instance.create_run_for_job(works, status=dg.DagsterRunStatus.STARTED)
+        done = works.execute_in_process(instance=instance).dagster_run
+        assert [r.run_id for r in fail_orphans(instance)] == [left.run_id]
+        assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(done.run_id).status == dg.DagsterRunStatus.SUCCESS
+        assert ORPHAN_MESSAGE in failures(instance, left.run_id)[0][1]
