@@ -40,10 +40,10 @@ from torch import nn
 
 from data.schema import SPLIT, TEXT
 from data.snapshot import check_snapshot, label_set
-from models.quiet import quiet_training_warnings
 from models.bundle import BundleConfig, save_bundle
 from models.datamodules import SnapshotDataModule, balanced_class_weights, frame_fingerprint
 from models.history import JsonlHistoryLogger, read_history
+from models.quiet import quiet_training_warnings
 from models.reports import ClassificationReport
 from models.spec import RunPlan, TrainSpec, resolve
 from models.tiers import build_tier
