@@ -218,14 +218,38 @@ def canary_result(
     )
 
 
-def rollback_now(home: Path, serving: ServingResource, mlflow_config: Any, reason: str) -> dict:
+def _record_manual(home: Path, done: dict, reason: str) -> str:
+    """A decision record of an operator's move: who, what, when, from which version."""
+    import getpass
+
+    from evaluation.promotion.record import new_document, write_record
+
+    section = {
+        "action": done["action"],
+        "champion": done["champion"],
+        "replaced": done.get("replaced"),
+        "reason": reason,
+        "by": getpass.getuser(),
+        "at": time.time(),
+        "seconds_to_full_traffic": round(done["seconds"], 4),
+    }
+    return write_record(new_document({"manual": section}), home / "decisions").record_id
+
+
+def rollback_now(
+    home: Path, serving: ServingResource, mlflow_config: Any, reason: str, to: str | None = None
+) -> dict:
     """All traffic to the champion now. During a rollout: the rollout is aborted (the
     challenger keeps no traffic; aliases untouched). Otherwise: the champion alias goes back
-    to `previous` and the service serves it (it is kept warm, so this is a flip).
+    to `previous` (and `previous` to the version rolled back from: a second rollback rolls
+    forward) and the service serves it (it is kept warm, so this is a flip). With `to`: any
+    registered version the gate passed becomes champion (loaded, then flipped).
 
     Returns what was done, with `seconds` from the call to 100% champion traffic."""
     started = time.perf_counter()
     client = serving.client()
+    if to is not None:
+        return _serve_version(home, client, mlflow_config, reason, str(to), started)
     with locked(home):
         state = read_rollout(home)
         if state is not None and state.status in ("running", "promoting"):
@@ -248,13 +272,46 @@ def rollback_now(home: Path, serving: ServingResource, mlflow_config: Any, reaso
     move = rollback_alias(mlflow_config, mlflow_config.registered_model_name)
     if client is not None:
         client.load(move.champion, "champion")
-    return {
+    done = {
         "action": "champion rolled back",
         "champion": move.champion,
         "replaced": move.replaced,
         "seconds": time.perf_counter() - started,
         "state": None,
     }
+    return {**done, "record_id": _record_manual(home, done, reason)}
+
+
+def _serve_version(
+    home: Path, client: Any, mlflow_config: Any, reason: str, version: str, started: float
+) -> dict:
+    """Make a registered, gate-passed `version` the champion, outside any rollout."""
+    from models.model_registry import gate_passed
+
+    name = mlflow_config.registered_model_name
+    with locked(home):
+        state = read_rollout(home)
+        if state is not None and state.status in ("running", "promoting"):
+            raise LookupError(
+                f"rollout {state.rollout_id} is running: `driftwise rollback` aborts it first"
+            )
+        try:
+            passed = gate_passed(mlflow_config, name, version)
+        except Exception as exc:  # MLflow's RestException: no such version
+            raise LookupError(f"{name} has no version {version}") from exc
+        if not passed:
+            raise LookupError(f"{name} v{version} did not pass the promotion gate: not served")
+        move = promote_alias(mlflow_config, name, version)
+        if client is not None:
+            client.load(version, "champion")
+    done = {
+        "action": f"champion set to v{version}",
+        "champion": version,
+        "replaced": move.replaced,
+        "seconds": time.perf_counter() - started,
+        "state": None,
+    }
+    return {**done, "record_id": _record_manual(home, done, reason)}
 
 
 class RollbackConfig(dg.Config):

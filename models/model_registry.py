@@ -21,6 +21,7 @@ import mlflow.artifacts
 from mlflow import MlflowClient
 
 from models.bundle import CONFIG_FILE
+from models.lineage import VERDICT_TAG
 from models.tracking import CHALLENGER, CHAMPION, TrackingConfig, client_for
 
 log = logging.getLogger(__name__)
@@ -169,8 +170,8 @@ def promote(config: TrackingConfig, name: str, version: str) -> AliasMove:
 
 
 def rollback(config: TrackingConfig, name: str) -> AliasMove:
-    """Point `champion` back at `previous` and drop `previous` (no second rollback to the
-    version just rolled back from).
+    """Swap `champion` and `previous`: the version rolled back from becomes `previous`, so a
+    second rollback rolls forward again (there is always a way back).
 
     Raises:
         LookupError: there is no `previous` version to return to.
@@ -181,8 +182,17 @@ def rollback(config: TrackingConfig, name: str) -> AliasMove:
     if target is None:
         raise LookupError(f"{name} has no {PREVIOUS!r} version to roll back to")
     current = aliases.get(CHAMPION)
-    if current != target:
-        client.set_registered_model_alias(name, CHAMPION, target)
-    client.delete_registered_model_alias(name, PREVIOUS)
+    # champion first: a crash between the two writes leaves champion == previous, which a
+    # rollback or promotion repairs, never two aliases pointing nowhere
+    client.set_registered_model_alias(name, CHAMPION, target)
+    if current is not None and current != target:
+        client.set_registered_model_alias(name, PREVIOUS, current)
     log.info("%s: rolled back champion %s -> %s", name, current, target)
-    return AliasMove(name, target, None, current, changed=current != target)
+    return AliasMove(name, target, current, current, changed=current != target)
+
+
+def gate_passed(config: TrackingConfig, name: str, version: str) -> bool:
+    """The promotion gate passed this registered version (its verdict tag); raises for an
+    unknown version."""
+    mv = client_for(config).get_model_version(name, str(version))
+    return dict(mv.tags).get(VERDICT_TAG) == "passed"

@@ -209,15 +209,19 @@ def status() -> None:
 @app.command()
 def rollback(
     reason: str = typer.Option("operator rollback", help="Recorded on the rollout timeline."),
+    to: str | None = typer.Option(
+        None, help="Serve this registered version instead (the gate must have passed it)."
+    ),
 ) -> None:
     """All traffic to the champion now: aborts a running canary, or (with none running)
-    moves the champion alias back to `previous` and serves it (kept warm: a flip)."""
+    swaps the champion and `previous` aliases and serves it (kept warm: a flip; a second
+    rollback rolls forward). --to VERSION serves any gate-passed version."""
     from orchestration.cli.operator import rollback as do_rollback
 
     settings = _settings()
     init()
     try:
-        do_rollback(settings, console, reason)
+        do_rollback(settings, console, reason, to)
     except LookupError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc

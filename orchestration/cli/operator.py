@@ -178,11 +178,13 @@ def finish(settings: DriftwiseSettings, rollout_id: str) -> dict[str, Any]:
     return dict(result.output_for_node("canary_result"))
 
 
-def rollback(settings: DriftwiseSettings, console: Console, reason: str) -> dict[str, Any]:
+def rollback(
+    settings: DriftwiseSettings, console: Console, reason: str, to: str | None = None
+) -> dict[str, Any]:
     from assets.canary import record_outcome, rollback_now
 
     serving = ServingResource(home=str(settings.root))
-    done = rollback_now(settings.root, serving, tracking_config(settings), reason)
+    done = rollback_now(settings.root, serving, tracking_config(settings), reason, to)
     state = done.pop("state")
     if state is not None:
         with locked(settings.root):
@@ -191,6 +193,7 @@ def rollback(settings: DriftwiseSettings, console: Console, reason: str) -> dict
     console.print(
         f"{done['action']}: champion v{done['champion']}, all traffic to it "
         f"{done['seconds'] * 1000:.0f} ms after the command"
+        + (f" (record {done['record_id'][:12]})" if done.get("record_id") else "")
     )
     return done
 

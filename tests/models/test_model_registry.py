@@ -20,6 +20,7 @@ from models.model_registry import (
     aliased_version,
     download_bundles,
     find_model,
+    gate_passed,
     promote,
     rollback,
 )
@@ -90,7 +91,15 @@ def test_promote_keeps_previous_and_rollback_restores_it(
 
     back = rollback(config, NAME)
     assert (back.champion, back.replaced, back.changed) == (v1, v2, True)
-    assert _aliases(config) == {CHALLENGER: v2, CHAMPION: v1}
+    assert _aliases(config) == {CHALLENGER: v2, CHAMPION: v1, PREVIOUS: v2}
+    forward = rollback(config, NAME)  # the way back is kept: a second rollback rolls forward
+    assert (forward.champion, forward.replaced) == (v2, v1)
+    assert _aliases(config) == {CHALLENGER: v2, CHAMPION: v2, PREVIOUS: v1}
+    assert gate_passed(config, NAME, v1) is False  # no verdict tag on these versions
+
+
+def test_rollback_without_previous_refuses(config: TrackingConfig, tmp_path: Path) -> None:
+    promote(config, NAME, _register(config, tmp_path, "one"))
     with pytest.raises(LookupError, match="previous"):
         rollback(config, NAME)
 
