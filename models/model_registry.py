@@ -22,6 +22,7 @@ from mlflow import MlflowClient
 
 from models.bundle import CONFIG_FILE
 from models.lineage import VERDICT_TAG
+from models.quiet import no_artifact_progress
 from models.tracking import CHALLENGER, CHAMPION, TrackingConfig, client_for
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def download_bundles(
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".download-"))
         try:
+            no_artifact_progress()
             got = mlflow.artifacts.download_artifacts(
                 artifact_uri=version.source, dst_path=str(staging), tracking_uri=config.tracking_uri
             )

@@ -6,6 +6,7 @@ else, and every error, still reaches the console and the logs. Filtering at the 
 """
 
 import logging
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +37,12 @@ def no_progress_bars() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+
+
+def no_artifact_progress() -> None:
+    """MLflow's "Downloading artifacts" bar (a bar per bundle download); a user's own
+    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR wins."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 class _DropMessage(logging.Filter):
