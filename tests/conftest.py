@@ -40,6 +40,10 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         terminalreporter.write_line(f"{seconds:7.1f}s  {module}")
     if not over:
         terminalreporter.write_line("none")
+    slowest = sorted(((s, m) for m, s in _module_seconds.items()), reverse=True)[:15]
+    terminalreporter.section("slowest modules (setup + call + teardown)")
+    for seconds, module in slowest:
+        terminalreporter.write_line(f"{seconds:7.1f}s  {module}")
 
 
 # Read once at collection: tests later point DRIFTWISE_HOME at temp homes.
@@ -62,11 +66,28 @@ def vader_df(data_wheel: Path) -> pd.DataFrame:
     return load_vader(data_wheel)
 
 
+@pytest.fixture(scope="session")
+def shared_embeddings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One MiniLM embedding cache for the whole session. Entries are keyed by row id (a
+    hash of the text) and encoder runtime, so sharing is exact: the golden set's 800 rows
+    are embedded once per session instead of once per module that judges a model."""
+    return tmp_path_factory.mktemp("shared-embeddings")
+
+
+def link_embeddings(home: Path, shared: Path) -> Path:
+    """Point `home`'s embedding cache (`cache/embeddings`) at the session's."""
+    (home / "cache").mkdir(parents=True, exist_ok=True)
+    (home / "cache" / "embeddings").symlink_to(shared, target_is_directory=True)
+    return home
+
+
 @pytest.fixture()
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh runtime home for one test; DRIFTWISE_HOME points at it."""
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_embeddings: Path) -> Path:
+    """A fresh runtime home for one test (its embedding cache the session's); DRIFTWISE_HOME
+    points at it."""
     path = tmp_path / "home"
     path.mkdir()
+    link_embeddings(path, shared_embeddings)
     monkeypatch.setenv("DRIFTWISE_HOME", str(path))
     return path
 

@@ -13,8 +13,8 @@ Touches: real DVC registries, the real 800-row golden set, real deepeval runs, r
 - a bad one trained on the same rows with their labels shuffled (landed as its own batch in a
   second DVC registry, so the whole chain runs on it): the gate fails in the real run,
   champion_model does not run, and the alias stays on the good version.
-MiniLM embeddings are cached in one module-level folder that both homes share, so each text
-is embedded once.
+MiniLM embeddings are read through the session's shared cache (tests/conftest.py), so each
+text is embedded once per session.
 """
 
 import hashlib
@@ -58,6 +58,7 @@ from orchestration.resources import (
     RuntimeHomeResource,
     ServingResource,
 )
+from tests.conftest import link_embeddings
 
 pytestmark = pytest.mark.slow  # two real training + evaluation chains (~1-2 min together)
 
@@ -125,12 +126,10 @@ def _run_chain(batch: pd.DataFrame, home: Path, registry: str, instance) -> Chai
 
 
 @pytest.fixture(scope="module")
-def module_home(tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("eval-home")
-    # One embedding cache for the module: the bad chain re-reads the good chain's vectors.
-    shared = tmp_path_factory.mktemp("embeddings")
-    (home / "cache").mkdir()
-    (home / "cache" / "embeddings").symlink_to(shared, target_is_directory=True)
+def module_home(tmp_path_factory: pytest.TempPathFactory, shared_embeddings: Path):
+    # The session's embedding cache: the bad chain re-reads the good chain's vectors, and
+    # the golden rows come from whichever module embedded them first.
+    home = link_embeddings(tmp_path_factory.mktemp("eval-home"), shared_embeddings)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DRIFTWISE_HOME", str(home))
         yield home

@@ -215,10 +215,12 @@ def test_cascade_audit_falls_back_to_the_accurate_tier_when_the_tiers_disagree(s
     fast and accurate tiers disagree on more than that, so after 20 audits the model falls
     back and the accurate tier answers everything; with a realistic expectation (the
     measured rate itself) it keeps cascading."""
-    texts = served.questions["text"].head(120).tolist()
+    texts = served.questions["text"].head(70).tolist()
     scorer = LocalScorer(served.tags)
-    fast = scorer.predictors["driftwise-trec:v1"]["fast"].predict_proba(texts).argmax(axis=1)
-    accurate = scorer.predictors["driftwise-trec:v1"]["accurate"].predict_proba(texts).argmax(1)
+    # measured on the 60 texts both runs send (the audits compare the same labels)
+    sent = texts[:60]
+    fast = scorer.predictors["driftwise-trec:v1"]["fast"].predict_proba(sent).argmax(axis=1)
+    accurate = scorer.predictors["driftwise-trec:v1"]["accurate"].predict_proba(sent).argmax(1)
     disagreement = float((fast != accurate).mean())
     assert disagreement > 0.05  # the premise: two different models
 
@@ -232,9 +234,11 @@ def test_cascade_audit_falls_back_to_the_accurate_tier_when_the_tiers_disagree(s
     after = run(eng.classify(ClassifyRequest(texts=texts[60:70]), "after")).response
     assert {p.tier for p in after.predictions} == {"accurate"}
 
-    relaxed = Cascade(0.0, expected_disagreement=disagreement, audit_rate=1.0, tolerance=0.15)
-    eng = Engine(LocalScorer(served.tags), cache=PredictionCache(0), audit_seed=0)
+    relaxed = Cascade(
+        0.0, expected_disagreement=disagreement, audit_rate=1.0, tolerance=0.15, min_audits=20
+    )
+    eng = Engine(scorer, cache=PredictionCache(0), audit_seed=0)
     eng.models = {"champion": _model(served, "1", relaxed)}
-    out = [run(eng.classify(ClassifyRequest(texts=[t]), f"b{i}")) for i, t in enumerate(texts)]
+    out = [run(eng.classify(ClassifyRequest(texts=[t]), f"b{i}")) for i, t in enumerate(sent)]
     assert not eng.audits["driftwise-trec:v1"].fallen_back
     assert {p.tier for o in out for p in o.response.predictions} == {"fast"}

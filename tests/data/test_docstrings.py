@@ -69,6 +69,7 @@ def test_two_builds_are_identical_whatever_the_library_order(tmp_path: Path) -> 
     assert list(first.columns) == ["source_id", "library", "text", "words"]
 
 
+@pytest.mark.e2e  # the full build parses every library's files (~1 min on 2 cores)
 @pytest.mark.slow
 def test_full_dataset_has_many_classes_of_long_texts() -> None:
     from models.truncation import truncation_stats
