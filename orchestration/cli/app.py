@@ -330,13 +330,19 @@ def run(
     init()
     if data:
         from orchestration.cli.own_data import run_own_data
+        from orchestration.cli.recovery import LoopBusy
+        from orchestration.cli.runs import RunFailed
 
         try:
             run_own_data(settings, console, data, timeout, chosen)
         except FileNotFoundError as exc:
             raise typer.BadParameter(str(exc), param_hint="--data") from exc
+        except (RunFailed, LoopBusy) as exc:
+            console.print(f"[red]failed: {escape(str(exc))}[/red]")
+            raise typer.Exit(2) from exc
     else:
         from orchestration.cli.main_loop import GateStopped, claim_sample, run_main_loop
+        from orchestration.cli.recovery import LoopBusy
         from orchestration.cli.runs import RunFailed
 
         try:
@@ -348,7 +354,7 @@ def run(
         except GateStopped as exc:
             console.print(f"[yellow]stopped: {exc}[/yellow]")
             raise typer.Exit(1) from exc
-        except RunFailed as exc:  # an expected failure: what failed and where to look
+        except (RunFailed, LoopBusy) as exc:  # expected failures: what failed, where to look
             console.print(f"[red]failed: {escape(str(exc))}[/red]")
             raise typer.Exit(2) from exc
     if serve_after:

@@ -33,8 +33,9 @@ from models.lineage import (
     RUN_TAG_TRIGGER,
     SNAPSHOT_TAG,
 )
-from orchestration.cli.daemon import start_daemon, stop_daemon, stop_stale, wait_for_runs
-from orchestration.cli.runs import fail_orphans, recovery_tags, run_failed
+from orchestration.cli.daemon import start_daemon, stop_daemon, wait_for_runs
+from orchestration.cli.recovery import owning_loop
+from orchestration.cli.runs import recovery_tags, run_failed
 from orchestration.definitions import build_definitions
 from orchestration.jobs import INGEST_RETRIES
 from orchestration.sensors.guard import RETRAIN_JOB
@@ -357,26 +358,32 @@ def run_main_loop(
     port: int = 3001,
     sample: float = 1.0,
 ) -> None:
+    instance = dg.DagsterInstance.get()
+    with owning_loop(settings, instance, console) as orphans:
+        _run_loop(settings, console, timeout, port, sample, instance, orphans)
+
+
+def _run_loop(
+    settings: DriftwiseSettings,
+    console: Console,
+    timeout: float,
+    port: int,
+    sample: float,
+    instance: dg.DagsterInstance,
+    orphans: list[dg.DagsterRun],
+) -> None:
     from evaluation.rollout.store import read_rollout
     from orchestration.cli.replay import Replay
     from orchestration.cli.serve import start_background
 
     started = time.monotonic()
     timings: dict[str, float] = {}
-    instance = dg.DagsterInstance.get()
     registry = settings.data_registry()
     defs = build_definitions(settings)
     claim_sample(settings.root, sample)
     first_ids = _land(settings, FIRST_BATCHES, sample)
     for key, value in DEMO_SETTINGS.items():
         os.environ.setdefault(key, value)
-    orphans: list[dg.DagsterRun] = []
-    if stop_stale(settings.layout.dagster_home):  # a killed earlier run left its daemon
-        orphans = fail_orphans(instance)
-        console.print(
-            f"recovering: stopped the daemon a killed `driftwise run` left; "
-            f"{len(orphans)} of its runs marked failed"
-        )
     daemon = start_daemon(settings.layout.dagster_home, settings.layout.logs / "dagster-daemon.log")
     replay, stats, rollout = None, None, None
     try:

@@ -24,6 +24,7 @@ from orchestration.cli.main_loop import (
     _metadata,
     _wait_ingested,
 )
+from orchestration.cli.recovery import owning_loop
 from orchestration.definitions import build_definitions
 from orchestration.sensors.guard import RETRAIN_JOB
 from orchestration.settings import DriftwiseSettings
@@ -52,6 +53,18 @@ def run_own_data(
     tiers: list[str],
 ) -> None:
     instance = dg.DagsterInstance.get()
+    with owning_loop(settings, instance, console):
+        _run_own_data(settings, console, files, timeout, tiers, instance)
+
+
+def _run_own_data(
+    settings: DriftwiseSettings,
+    console: Console,
+    files: list[Path],
+    timeout: float,
+    tiers: list[str],
+    instance: dg.DagsterInstance,
+) -> None:
     registry = settings.data_registry()
     defs = build_definitions(settings)
     batch_ids = land_files(files, settings.layout.landing)

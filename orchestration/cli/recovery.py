@@ -1,0 +1,86 @@
+"""One `driftwise run` per runtime home, and recovery from one that was killed.
+
+The CLI that runs the loop records its pid in `logs/run.pid` for as long as it owns the
+home. The next `driftwise run` then knows what the last one left:
+- the pid file of a process that is still alive: another loop is running here, refused;
+- the pid file of a dead process: it was killed (SIGKILL, a lost terminal) - its daemon pair
+  is stopped (orchestration/cli/daemon.stop_stale) and every run it left unfinished, in
+  process or the daemon's, is marked failed, so nothing waits on them; the loop then redoes
+  what they had not finished (main_loop.py).
+Ctrl-C needs none of this: the loop's `finally` stops the daemon and the pid file goes.
+"""
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+from rich.console import Console
+
+from orchestration.cli.daemon import stop_stale
+from orchestration.cli.runs import fail_orphans
+from orchestration.settings import DriftwiseSettings
+
+PID_FILE = "run.pid"  # in the home's logs/
+
+
+class LoopBusy(RuntimeError):
+    """Another `driftwise run` owns this runtime home."""
+
+
+def _is_driftwise(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # no /proc (macOS): a live pid is taken as ours
+        return True
+    return b"driftwise" in cmdline or b"orchestration.cli" in cmdline
+
+
+def claim(path: Path) -> bool:
+    """Write this process's pid to `path`; True if an earlier owner died without clean-up.
+
+    Raises:
+        LoopBusy: the recorded owner is alive.
+    """
+    killed = False
+    if path.exists():
+        text = path.read_text().strip()
+        pid = int(text) if text.isdigit() else 0
+        if pid and pid != os.getpid() and _is_driftwise(pid):
+            raise LoopBusy(
+                f"another `driftwise run` (pid {pid}) is running in this runtime home; wait "
+                f"for it or stop it (a killed one is cleaned up by the next run)"
+            )
+        killed = pid != os.getpid()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(os.getpid()))
+    return killed
+
+
+@contextlib.contextmanager
+def owning_loop(
+    settings: DriftwiseSettings, instance: dg.DagsterInstance, console: Console
+) -> Iterator[list[dg.DagsterRun]]:
+    """Own the home's loop for the block; yields the runs a killed earlier loop left
+    unfinished (now marked failed)."""
+    path = settings.layout.logs / PID_FILE
+    killed = claim(path)
+    try:
+        stale = stop_stale(settings.layout.dagster_home)
+        orphans = fail_orphans(instance) if killed or stale else []
+        if killed or stale:
+            console.print(
+                "recovering from a killed `driftwise run`: "
+                + ("its daemon stopped; " if stale else "")
+                + f"{len(orphans)} unfinished run(s) marked failed"
+            )
+        yield orphans
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            if path.read_text().strip() == str(os.getpid()):
+                path.unlink()

@@ -1,0 +1,76 @@
+"""orchestration/cli/recovery.py: one `driftwise run` per home, and the clean-up after a
+killed one. Touches: real processes (a live stand-in of another `driftwise run`, a dead
+pid), a pid file in a temp home, and a real Dagster instance (`instance_for_test`) holding
+a run that a killed loop left STARTED.
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from rich.console import Console
+
+from orchestration.cli.recovery import PID_FILE, LoopBusy, claim, owning_loop
+from orchestration.settings import DriftwiseSettings
+
+
+@dg.op
+def step() -> int:
+    return 1
+
+
+@dg.job
+def loop_job() -> None:
+    step()
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_claim_refuses_a_live_loop_and_notices_a_killed_one(tmp_path: Path) -> None:
+    path = tmp_path / "logs" / PID_FILE
+    assert claim(path) is False and path.read_text() == str(os.getpid())
+    assert claim(path) is False  # this process again: not a killed owner
+
+    path.write_text(str(_dead_pid()))
+    assert claim(path) is True  # its owner died without clean-up
+
+    other = subprocess.Popen(["bash", "-c", "exec -a driftwise-run sleep 60"])
+    try:
+        import time
+
+        time.sleep(0.2)  # let `exec -a` rename it
+        path.write_text(str(other.pid))
+        with pytest.raises(LoopBusy, match=f"pid {other.pid}"):
+            claim(path)
+        assert path.read_text() == str(other.pid)  # the live owner keeps the home
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_owning_loop_fails_what_a_killed_loop_left(tmp_path: Path) -> None:
+    settings = DriftwiseSettings(home=tmp_path / "home")
+    pid_file = settings.layout.logs / PID_FILE
+    pid_file.parent.mkdir(parents=True)
+    pid_file.write_text(str(_dead_pid()))
+    console = Console(record=True, width=200)
+    with dg.instance_for_test() as instance:
+        left = instance.create_run_for_job(loop_job, status=dg.DagsterRunStatus.STARTED)
+        with owning_loop(settings, instance, console) as orphans:
+            assert [r.run_id for r in orphans] == [left.run_id]
+            assert pid_file.read_text() == str(os.getpid())
+        assert not pid_file.exists()  # released at the end
+        assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert "recovering from a killed `driftwise run`" in console.export_text()
+
+        # a clean previous run (no pid file): nothing is touched
+        running = instance.create_run_for_job(loop_job, status=dg.DagsterRunStatus.STARTED)
+        with owning_loop(settings, instance, Console(record=True)) as orphans:
+            assert orphans == []
+        assert instance.get_run_by_id(running.run_id).status == dg.DagsterRunStatus.STARTED
