@@ -201,9 +201,20 @@ def status() -> None:
     """Champion, challenger, what the service routes, the rollout stage, drift, sensors."""
     from orchestration.cli.operator import status as show_status
 
+    show_status(_existing_home(), console)
+
+
+def _existing_home():  # type: ignore[no-untyped-def]
+    """Settings of a home that exists, without `init` (a DVC registry and MLflow migrations:
+    ~13 s): the operator commands act on what is there, and say so when nothing is."""
+    from orchestration.cli.instance import ensure_dagster_home
+
     settings = _settings()
-    init()
-    show_status(settings, console)
+    if not (settings.root / "dagster").exists():
+        console.print(f"[red]no runtime home at {settings.root}: `driftwise run` makes one[/red]")
+        raise typer.Exit(1)
+    ensure_dagster_home(settings.layout.dagster_home, settings.env)
+    return settings
 
 
 @app.command()
@@ -218,8 +229,7 @@ def rollback(
     rollback rolls forward). --to VERSION serves any gate-passed version."""
     from orchestration.cli.operator import rollback as do_rollback
 
-    settings = _settings()
-    init()
+    settings = _existing_home()
     try:
         do_rollback(settings, console, reason, to)
     except LookupError as exc:
@@ -232,8 +242,7 @@ def promote() -> None:
     """Promote the running canary's challenger now (skips its remaining stages; recorded)."""
     from orchestration.cli.operator import promote_now
 
-    settings = _settings()
-    init()
+    settings = _existing_home()
     try:
         done = promote_now(settings, console)
     except LookupError as exc:
