@@ -210,7 +210,7 @@ def _existing_home():  # type: ignore[no-untyped-def]
     from orchestration.cli.instance import ensure_dagster_home
 
     settings = _settings()
-    if not (settings.root / "dagster").exists():
+    if not settings.root.is_dir():
         console.print(f"[red]no runtime home at {settings.root}: `driftwise run` makes one[/red]")
         raise typer.Exit(1)
     ensure_dagster_home(settings.layout.dagster_home, settings.env)
