@@ -190,7 +190,13 @@ def serve(
         raise typer.Exit(1) from exc
     console.print(f"serving {state.champion} (previous kept warm: {state.previous or 'none'})")
     if detach:
-        url = start_background(settings, host, port)
+        from orchestration.cli.serve import PortTaken
+
+        try:
+            url = start_background(settings, host, port)
+        except PortTaken as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
         console.print(f"listening on {url} (POST /classify; `driftwise serve --stop` stops it)")
         return
     serve_foreground(settings, host, port)
@@ -336,6 +342,13 @@ def run(
     except FileNotFoundError as exc:
         raise typer.BadParameter(str(exc), param_hint="--data") from exc
     settings = _settings()
+    if serve_after or not data:  # the default loop serves along the way, for its canary
+        from orchestration.cli.serve import PortTaken, check_port
+
+        try:
+            check_port(settings, "127.0.0.1", port)
+        except PortTaken as exc:
+            raise typer.BadParameter(str(exc), param_hint="--port") from exc
     init()
     if data:
         from orchestration.cli.own_data import run_own_data

@@ -90,6 +90,23 @@ def port_free(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) != 0
 
 
+class PortTaken(RuntimeError):
+    """The port is held by a process that is not this home's server."""
+
+
+def check_port(settings: DriftwiseSettings, host: str, port: int) -> None:
+    """Refuse a port another process holds; this home's own server is fine (it is
+    restarted). Called before minutes of work, not only when the server starts."""
+    from bento.state import server_url
+
+    if port_free(host, port) or server_url(settings.root) == f"http://{host}:{port}":
+        return
+    raise PortTaken(
+        f"{host}:{port} is taken by another process (another runtime home's server?): "
+        "stop it, or pass --port"
+    )
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -144,7 +161,7 @@ def start_background(
     """
     stop_background(settings)
     if not port_free(host, port):
-        raise RuntimeError(f"{host}:{port} is taken by another process: pass --port")
+        raise PortTaken(f"{host}:{port} is taken by another process: stop it, or pass --port")
     folder = serving_dir(settings.root)
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / "server.log"

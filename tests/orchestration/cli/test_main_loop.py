@@ -17,6 +17,7 @@ first model the gate blocked, or a failed run, stops the loop as an outcome, not
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -171,3 +172,29 @@ def test_a_blocked_first_model_stops_the_loop_as_an_outcome(tmp_path: Path, monk
     assert result.exit_code == 1
     assert "stopped: the promotion gate blocked" in result.output
     assert "Traceback" not in result.output and not isinstance(result.exception, GateStopped)
+
+
+def test_a_taken_port_is_refused_before_anything_is_set_up(tmp_path: Path) -> None:
+    """Another process (here a plain listening socket) holds the service's port: `driftwise
+    run` refuses at once - exit 2, the port named - instead of failing after the bootstrap
+    retrain with a traceback. Touches: the real CLI in a subprocess, a temp home."""
+    import socket
+
+    home = tmp_path / "home"
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        proc = subprocess.run(
+            [str(EXE), "run", "--port", str(port)],
+            cwd=REPO,
+            env={**user_env(), "DRIFTWISE_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    # typer's error panel wraps at the terminal width, borders and all
+    assert f"127.0.0.1:{port}istaken" in re.sub(r"[\s│]+", "", proc.stderr)
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not (home / "landing").exists() and not (home / "dagster").exists()
