@@ -239,12 +239,17 @@ def _retrain_finished(instance: dg.DagsterInstance) -> bool:
     return run.status == dg.DagsterRunStatus.SUCCESS or "drift" in run.tags.get(RUN_TAG_REASONS, "")
 
 
-def _bootstrap_retrain(defs, instance, console: Console) -> None:  # type: ignore[no-untyped-def]
+def _bootstrap_retrain(defs, instance, console: Console, orphans: list) -> None:  # type: ignore[no-untyped-def]
     snap = _execute(defs, instance, "snapshot", console).output_for_node("training_snapshot")
     console.print(f"training snapshot {snap.tag}: {snap.rows} rows {snap.per_split}")
     previous = _metadata(instance, "candidate_model")
     if previous and previous[SNAPSHOT_TAG] == snap.tag and _retrain_finished(instance):
         console.print(f"challenger for {snap.tag} already trained: {previous['model']}")
+        return
+    if previous and any("drift" in r.tags.get(RUN_TAG_REASONS, "") for r in orphans):
+        # a champion exists and the killed run's drift retrain is run again below, on
+        # this same snapshot: training it here too would train it twice
+        console.print("the drift retrain a killed run left is run again after the drift report")
         return
     console.print("bootstrap retrain: challenger (fast + accurate tiers) on this snapshot…")
     _execute(defs, instance, RETRAIN_JOB, console)
@@ -390,7 +395,7 @@ def _run_loop(
         console.print("dagster-daemon started: the landing sensor launches one ingest run per file")
         _wait_ingested(instance, registry, first_ids, timeout, daemon)
         console.print(_ingest_table(instance, first_ids))
-        _bootstrap_retrain(defs, instance, console)
+        _bootstrap_retrain(defs, instance, console, orphans)
         console.print(
             _candidate_table(_metadata(instance, "candidate_model") or {}, "Bootstrap challenger")
         )
