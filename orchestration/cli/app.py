@@ -341,6 +341,15 @@ def run(
         check_readable(data or [])
     except FileNotFoundError as exc:
         raise typer.BadParameter(str(exc), param_hint="--data") from exc
+    if not data:
+        import os
+
+        from orchestration.cli.main_loop import DEMO_SETTINGS
+
+        # before the settings load: every run of the loop, in process (a bootstrap, a
+        # recovered drift retrain) or the daemon's, must see the demo's canary clocks
+        for key, value in DEMO_SETTINGS.items():
+            os.environ.setdefault(key, value)
     settings = _settings()
     if serve_after or not data:  # the default loop serves along the way, for its canary
         from orchestration.cli.serve import PortTaken, check_port

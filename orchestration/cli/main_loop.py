@@ -387,6 +387,8 @@ def _run_loop(
     defs = build_definitions(settings)
     claim_sample(settings.root, sample)
     first_ids = _land(settings, FIRST_BATCHES, sample)
+    # the CLI set these before loading `settings`; for callers that did not, at least the
+    # daemon's runs get them
     for key, value in DEMO_SETTINGS.items():
         os.environ.setdefault(key, value)
     daemon = start_daemon(settings.layout.dagster_home, settings.layout.logs / "dagster-daemon.log")
