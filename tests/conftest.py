@@ -103,7 +103,8 @@ def user_env(**extra: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def checkout_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of this checkout as a clone holds it (tracked and new files, nothing git
-    ignores: no .venv, no runtime home), to run the CLI from with the runtime home inside
+    ignores: no .venv, no runtime home; committed in a git repo of its own, uncommitted
+    changes included), to run the CLI from with the runtime home inside
     it, where the README puts it: `python -m orchestration.cli.app` with PYTHONPATH at the
     copy (it wins over the editable install), cwd the copy."""
     listed = subprocess.run(
@@ -118,4 +119,8 @@ def checkout_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if src.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
+    # a git checkout, as a clone is: every model records the commit it was trained from
+    who = ["-c", "user.name=driftwise-tests", "-c", "user.email=tests@localhost"]
+    for args in (["init", "-q"], ["add", "-A"], [*who, "commit", "-q", "-m", "checkout copy"]):
+        subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
     return dest
