@@ -7,7 +7,9 @@ home. The next `driftwise run` then knows what the last one left:
   is stopped (orchestration/cli/daemon.stop_stale) and every run it left unfinished, in
   process or the daemon's, is marked failed, so nothing waits on them; the loop then redoes
   what they had not finished (main_loop.py).
-Ctrl-C needs none of this: the loop's `finally` stops the daemon and the pid file goes.
+A loop ended by Ctrl-C or an error fails its own unfinished runs on the way out and
+releases the pid file; only a kill that skips that (SIGKILL, or a second signal during it)
+leaves the work to the next run.
 """
 
 import contextlib
@@ -80,6 +82,12 @@ def owning_loop(
                 + f"{len(orphans)} unfinished run(s) marked failed"
             )
         yield orphans
+    except BaseException:
+        # Ctrl-C or a failure: nothing of this loop runs on (its daemon was stopped on the
+        # way out), so what it left STARTED is failed now, not on the next run
+        with contextlib.suppress(Exception):
+            fail_orphans(instance)
+        raise
     finally:
         with contextlib.suppress(FileNotFoundError):
             if path.read_text().strip() == str(os.getpid()):

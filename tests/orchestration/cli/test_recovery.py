@@ -74,3 +74,15 @@ def test_owning_loop_fails_what_a_killed_loop_left(tmp_path: Path) -> None:
         with owning_loop(settings, instance, Console(record=True)) as orphans:
             assert orphans == []
         assert instance.get_run_by_id(running.run_id).status == dg.DagsterRunStatus.STARTED
+
+
+def test_an_interrupted_loop_fails_its_own_runs_on_the_way_out(tmp_path: Path) -> None:
+    """Ctrl-C inside the loop: the runs it left STARTED are failed before the exception
+    goes on, and the pid file is released (the next run has nothing to recover)."""
+    settings = DriftwiseSettings(home=tmp_path / "home")
+    with dg.instance_for_test() as instance:
+        with pytest.raises(KeyboardInterrupt), owning_loop(settings, instance, Console()):
+            left = instance.create_run_for_job(loop_job, status=dg.DagsterRunStatus.STARTED)
+            raise KeyboardInterrupt
+        assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert not (settings.layout.logs / PID_FILE).exists()
