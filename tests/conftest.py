@@ -124,3 +124,13 @@ def checkout_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for args in (["init", "-q"], ["add", "-A"], [*who, "commit", "-q", "-m", "checkout copy"]):
         subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
     return dest
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the README's 3001 may be held by `make run`'s service
+    while the suite runs, as it is in CI)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -33,7 +33,7 @@ from models.lineage import RUN_TAG_BATCH, RUN_TAG_EVIDENCE, RUN_TAG_REASONS
 from models.model_registry import CHAMPION, aliased_version
 from models.tracking import TrackingConfig
 from orchestration.cli.main_loop import DRIFT_BATCH
-from tests.conftest import user_env
+from tests.conftest import free_port, user_env
 
 REPO = Path(__file__).resolve().parents[3]
 HOME = REPO / ".driftwise"  # the README's runtime home (`make run`'s default)
@@ -172,7 +172,7 @@ def test_a_blocked_first_model_stops_the_loop_as_an_outcome(tmp_path: Path, monk
     monkeypatch.setenv("DRIFTWISE_HOME", str(home))
     monkeypatch.setattr(cli, "init", lambda: None)
     monkeypatch.setattr("orchestration.cli.main_loop.run_main_loop", blocked)
-    result = CliRunner().invoke(cli.app, ["run", "--sample", "0.25"])
+    result = CliRunner().invoke(cli.app, ["run", "--sample", "0.25", "--port", str(free_port())])
     assert result.exit_code == 1
     assert "stopped: the promotion gate blocked" in result.output
     assert "Traceback" not in result.output and not isinstance(result.exception, GateStopped)

@@ -19,6 +19,7 @@ from orchestration.cli.runs import (
     last_run,
     run_failed,
 )
+from tests.conftest import free_port
 
 
 @dg.op
@@ -106,7 +107,7 @@ def test_cli_run_prints_a_failed_run_without_traceback(tmp_path, monkeypatch) ->
     monkeypatch.setenv("DRIFTWISE_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(cli, "init", lambda: None)
     monkeypatch.setattr("orchestration.cli.main_loop.run_main_loop", boom)
-    result = CliRunner().invoke(cli.app, ["run", "--sample", "0.25"])
+    result = CliRunner().invoke(cli.app, ["run", "--sample", "0.25", "--port", str(free_port())])
     assert result.exit_code == 2
     assert "the retrain run 0123abcd ended FAILURE at candidate_bento" in result.output
     assert "OSError: [Errno 36]" in result.output and "driftwise explain 0123abcd" in result.output
