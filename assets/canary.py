@@ -269,17 +269,33 @@ def rollback_now(
                 "seconds": seconds,
                 "state": state,
             }
+    # Traffic first (the rollout's rule too): the warm `previous` the service holds takes
+    # all traffic before the registry's aliases are written, which takes a second or two.
+    warm = _warm_previous(home)
+    flipped: float | None = None
+    if client is not None and warm is not None:
+        client.load(warm, "champion")
+        flipped = time.perf_counter() - started
     move = rollback_alias(mlflow_config, mlflow_config.registered_model_name)
-    if client is not None:
+    if client is not None and move.champion != warm:  # the registry is the truth
         client.load(move.champion, "champion")
+        flipped = None
     done = {
         "action": "champion rolled back",
         "champion": move.champion,
         "replaced": move.replaced,
-        "seconds": time.perf_counter() - started,
+        "seconds": flipped if flipped is not None else time.perf_counter() - started,
         "state": None,
     }
     return {**done, "record_id": _record_manual(home, done, reason)}
+
+
+def _warm_previous(home: Path) -> str | None:
+    """The version the service keeps warm as `previous` (its serving state), if any."""
+    from bento.state import read_state
+
+    tag = read_state(home).previous
+    return tag.rsplit(":v", 1)[-1] if tag and ":v" in tag else None
 
 
 def _serve_version(
