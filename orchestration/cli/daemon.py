@@ -89,12 +89,18 @@ def _wait_serving(port: int, server: subprocess.Popen, log_path: Path) -> None:
             time.sleep(0.5)
 
 
-def _is_dagster(pid: int) -> bool:
-    """The process is still one of ours (a pid file can outlive a reboot; pids are reused)."""
+def alive_as(pid: int, *markers: bytes) -> bool:
+    """The process lives and its command line names one of `markers`: a pid file can
+    outlive its process, and pids are reused. Without /proc (macOS) a live pid counts."""
     try:
-        return b"dagster" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:  # gone, or no /proc (macOS): killpg below only hits a live group
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
         return not Path("/proc").exists()
+    return any(marker in cmdline for marker in markers)
 
 
 def stop_stale(dagster_home: Path) -> bool:
@@ -106,7 +112,7 @@ def stop_stale(dagster_home: Path) -> bool:
         return False
     killed = False
     for pid in json.loads(path.read_text()).values():
-        if _is_dagster(int(pid)):
+        if alive_as(int(pid), b"dagster"):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(int(pid), signal.SIGKILL)
                 killed = True

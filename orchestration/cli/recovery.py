@@ -20,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 from rich.console import Console
 
-from orchestration.cli.daemon import stop_stale
+from orchestration.cli.daemon import alive_as, stop_stale
 from orchestration.cli.runs import fail_orphans
 from orchestration.settings import DriftwiseSettings
 
@@ -29,18 +29,6 @@ PID_FILE = "run.pid"  # in the home's logs/
 
 class LoopBusy(RuntimeError):
     """Another `driftwise run` owns this runtime home."""
-
-
-def _is_driftwise(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:  # no /proc (macOS): a live pid is taken as ours
-        return True
-    return b"driftwise" in cmdline or b"orchestration.cli" in cmdline
 
 
 def claim(path: Path) -> bool:
@@ -53,7 +41,7 @@ def claim(path: Path) -> bool:
     if path.exists():
         text = path.read_text().strip()
         pid = int(text) if text.isdigit() else 0
-        if pid and pid != os.getpid() and _is_driftwise(pid):
+        if pid and pid != os.getpid() and alive_as(pid, b"driftwise", b"orchestration.cli"):
             raise LoopBusy(
                 f"another `driftwise run` (pid {pid}) is running in this runtime home; wait "
                 f"for it or stop it (a killed one is cleaned up by the next run)"
