@@ -153,6 +153,11 @@ class Remembered:
     model: ServedModel
     arm: Arm
     predicted: list[str]
+    labelled: dict[int, str] = field(default_factory=dict)  # index -> label fed back
+
+
+class FeedbackConflict(ValueError):
+    """A prediction already has a different fed-back label (HTTP 409)."""
 
 
 class RecentRequests:
@@ -411,11 +416,13 @@ class Engine:
         )
         return Outcome(response, records, shadow, time.perf_counter() - started)
 
-    def feedback(self, request_id: str, index: int, label: str) -> dict[str, Any]:
-        """The feedback record for prediction `index` of `request_id`.
+    def feedback(self, request_id: str, index: int, label: str) -> dict[str, Any] | None:
+        """The feedback record for prediction `index` of `request_id`; None when the same
+        label was already given (one label per prediction: a retry must not count twice).
 
         Raises:
             LookupError: the request id is unknown (or too old to be remembered).
+            FeedbackConflict: the prediction already has a different label.
             ValueError: bad index, or a label the answering model does not know.
         """
         seen = self.recent.get(request_id)
@@ -427,6 +434,14 @@ class Engine:
             )
         if label not in seen.model.labels:
             raise ValueError(f"label {label!r} is not one of {seen.model.labels}")
+        given = seen.labelled.get(index)
+        if given == label:
+            return None
+        if given is not None:
+            raise FeedbackConflict(
+                f"prediction {prediction_id(request_id, index)} is already labelled {given!r}"
+            )
+        seen.labelled[index] = label
         return {
             "request_id": prediction_id(request_id, index),
             "label": label,

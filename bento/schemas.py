@@ -2,12 +2,15 @@
 
 Every field is bounded (text length, texts per request, key length) so no request can make a
 worker allocate without limit, and every violation is a 4xx with the field and the reason
-(BentoML turns a pydantic ValidationError into 400). Texts are refused when a model could
-not read them honestly: empty or whitespace-only, or holding NUL / C0 control characters
-(tab, newline and carriage return are ordinary text).
+(BentoML turns a pydantic ValidationError into 400; bento/front_door.py gives it the one
+error shape). Types are strict: `"true"` or `1` is not a boolean, `"1"` not an index.
+Texts are refused when a model could not read them honestly: with no visible character
+(empty, whitespace, only zero-width or format characters), holding NUL / C0 control
+characters (tab, newline and carriage return are ordinary text) or an unpaired surrogate.
 """
 
 import re
+import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -19,15 +22,24 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 Key = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
+def visible(text: str) -> bool:
+    """At least one letter, number, punctuation mark or symbol after NFKC normalisation
+    (zero-width spaces, joiners, BOMs and combining marks alone are not text)."""
+    return any(unicodedata.category(c)[0] in "LNPS" for c in unicodedata.normalize("NFKC", text))
+
+
 def check_text(text: str) -> str:
     """The text if it can be classified; ValueError saying why not."""
-    if not text.strip():
-        raise ValueError("text is empty or whitespace only")
     if len(text) > MAX_TEXT_CHARS:
         raise ValueError(f"text has {len(text)} characters, the limit is {MAX_TEXT_CHARS}")
     bad = _CONTROL.search(text)
     if bad:
         raise ValueError(f"text holds control character U+{ord(bad.group()):04X}")
+    surrogate = next((c for c in text if 0xD800 <= ord(c) <= 0xDFFF), None)
+    if surrogate is not None:
+        raise ValueError(f"text holds an unpaired surrogate U+{ord(surrogate):04X}")
+    if not visible(text):
+        raise ValueError("text has no visible character (empty, whitespace or zero-width only)")
     return text
 
 
@@ -35,7 +47,7 @@ class ClassifyRequest(BaseModel):
     """`texts`: 1-64 texts. `key`: routes the request stickily (e.g. a user id); without it the
     request id is used, so the same caller may land on either arm."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     texts: list[str] = Field(min_length=1, max_length=MAX_TEXTS)
     key: Key | None = None
@@ -70,7 +82,9 @@ class ClassifyResponse(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """`label` for prediction `index` of request `request_id` (one label per prediction)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     request_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     index: int = Field(0, ge=0, lt=MAX_TEXTS, description="Which text of the request.")

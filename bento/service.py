@@ -1,17 +1,22 @@
 """The Driftwise service: `bentoml serve bento.service:Driftwise` (see `make serve`).
 
-Two BentoML services, one process each:
-- `Driftwise` (the HTTP front): validation, routing (canary / shadow), cache, cascade,
-  sampled prediction log, feedback, admin, Prometheus metrics. It never runs a model itself.
-- `ModelWorker`: holds every loaded version's tiers and runs them. Its `predict` is
-  BentoML-batchable, so texts of concurrent requests share one forward (adaptive batching);
-  past its queue bound BentoML sheds load and the front answers 503 + Retry-After.
+One BentoML service, one process: validation, routing (canary / shadow), cache, cascade,
+sampled prediction log, feedback, admin, Prometheus metrics - and the loaded models
+themselves. Texts of concurrent requests share one forward through `bento/batcher.py` (no
+wait when idle, batches that grow with load); past its queue bound a request is answered
+503 + Retry-After. The front door (content type, body size, one error shape, /docs) is
+`bento/front_door.py`.
+
+Why one process (issue 28): the earlier front -> worker split paid an HTTP hop, JSON and
+BentoML's adaptive batcher per request; on 2 cores that cost more than the int8 forward and
+the batcher's learned wait stayed high after a burst. `bench/serve_load.py` compares both.
 
 Environment: DRIFTWISE_HOME (runtime home: state, logs), BENTOML_HOME (model store),
 DRIFTWISE_ADMIN_TOKEN (admin endpoints; unset = admin disabled), DRIFTWISE_LOG_RATE (uniform
 log sample share, default 0.1), DRIFTWISE_CACHE_ENTRIES (default 10000),
 DRIFTWISE_PRICE_PER_CORE_HOUR (cost units, default 0.05), DRIFTWISE_MAX_IN_FLIGHT (queue bound,
-default 256), DRIFTWISE_BATCHING (0 = off), DRIFTWISE_CASCADE_AUDIT_RATE (default 0.05).
+default 256), DRIFTWISE_BATCHING (0 = off), DRIFTWISE_CASCADE_AUDIT_RATE (default 0.05),
+DRIFTWISE_MAX_BODY_BYTES (default 2 MB).
 """
 
 import asyncio
@@ -27,14 +32,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import aiohttp  # BentoML's client to the worker is aiohttp: its connection errors
 import bentoml
 import numpy as np
-from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
+from bento.batcher import Batcher, Overloaded
 from bento.cache import PredictionCache
-from bento.engine import ArmFailure, Cascade, Engine, Scored, ServedModel, TextOutcome
+from bento.engine import (
+    ArmFailure,
+    Cascade,
+    Engine,
+    FeedbackConflict,
+    Scored,
+    ServedModel,
+    TextOutcome,
+)
+from bento.front_door import FrontDoor, error_body, quiet_client_errors
 from bento.prediction_log import JsonlLogWriter
 from bento.routing import Routing
 from bento.sampling import LogSampler
@@ -50,18 +63,14 @@ from bento.store import CASCADE_KEY, KEPT_DISAGREEMENT_KEY, VARIANT_KEY, load_st
 
 log = logging.getLogger(__name__)
 
-# The worker's batch bound and wait. max_latency_ms is how long a request may queue before
-# BentoML sheds it (503): too low and a 64-client load sees spurious 503s (bench/serve_load).
-MAX_BATCH = 64
-MAX_LATENCY_MS = 10_000
-# DRIFTWISE_BATCHING=0 turns adaptive batching off (each request its own forward): the
+# Texts per forward. DRIFTWISE_BATCHING=0 makes every request its own forward: the
 # comparison row of bench/serve_load.py, not a production setting.
+MAX_BATCH = 64
 BATCHING = os.environ.get("DRIFTWISE_BATCHING", "1") != "0"
 RETRY_AFTER_S = "1"
-WORKER_RETRIES = 2
-# The front's queue bound: past this many requests in flight (waiting for the worker), new
-# ones are shed at once with 503 + Retry-After instead of queueing without limit. Sized for
-# 64+ concurrent clients (bench/serve_load.py sees no shedding at 64).
+# The queue bound: past this many requests in flight, new ones are shed at once with 503 +
+# Retry-After instead of queueing without limit. Sized for 64+ concurrent clients
+# (bench/serve_load.py sees no shedding at 64).
 MAX_IN_FLIGHT = int(os.environ.get("DRIFTWISE_MAX_IN_FLIGHT", "256"))
 # Share of the texts the cascade keeps on the fast tier that the accurate tier also scores
 # (the cascade audit, bento/engine.py): its CPU cost, and how fast a new domain is noticed.
@@ -96,8 +105,14 @@ CONFIDENCE = bentoml.metrics.Histogram(
 )
 COST = bentoml.metrics.Counter(
     name="driftwise_cost_units_total",
-    documentation="Measured CPU time x price per core-hour",
-    labelnames=["arm", "model_version", "tier"],
+    documentation="Measured CPU time of model forwards x price per core-hour",
+    labelnames=["model_version", "tier"],
+)
+COST_PER_1K = bentoml.metrics.Gauge(
+    name="driftwise_cost_units_per_1k_predictions",
+    documentation="Cost units per 1,000 served predictions (cache hits included) since start",
+    labelnames=["model_version"],
+    multiprocess_mode="livemostrecent",  # one series per version, not one per pid
 )
 IN_FLIGHT = bentoml.metrics.Gauge(
     name="driftwise_in_flight_requests",
@@ -106,10 +121,6 @@ IN_FLIGHT = bentoml.metrics.Gauge(
 LOG_DROPPED = bentoml.metrics.Counter(
     name="driftwise_log_dropped_total",
     documentation="Prediction log records dropped because the writer queue was full",
-)
-WORKER_RETRIED = bentoml.metrics.Counter(
-    name="driftwise_worker_retries_total",
-    documentation="Worker calls retried after a dropped pooled connection",
 )
 CASCADE_AUDIT = bentoml.metrics.Gauge(
     name="driftwise_cascade_audit_disagreement",
@@ -122,85 +133,11 @@ CASCADE_FALLBACK = bentoml.metrics.Gauge(
     labelnames=["model_version"],
 )
 BATCH_SIZE = bentoml.metrics.Histogram(
-    name="driftwise_worker_batch_texts",
-    documentation="Texts per model forward in the worker",
+    name="driftwise_batch_texts",
+    documentation="Texts per model forward",
     labelnames=["tier"],
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
 )
-
-
-class WorkItem(BaseModel):
-    model: str  # store tag
-    tier: str
-    text: str
-
-
-class WorkResult(BaseModel):
-    probs: list[float]
-    cpu_seconds: float
-
-
-@bentoml.service(
-    name="driftwise-worker",
-    workers=1,
-    logging={"access": {"enabled": False}},
-    traffic={"timeout": 120},
-)
-class ModelWorker:
-    """Loaded versions (store tag -> tier -> predictor); batched forwards."""
-
-    def __init__(self) -> None:
-        self._models: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-        self._cache = _home() / "cache"  # exported ONNX encoders live here
-
-    def _tiers(self, tag: str) -> dict[str, Any]:
-        with self._lock:
-            if tag not in self._models:
-                from models.inference import load_predictor
-
-                stored = load_stored(tag)
-                # The runtime model_variants chose (fastest within policy), else torch fp32.
-                variant = stored.metadata.get(VARIANT_KEY) or "torch-fp32"
-                self._models[tag] = {
-                    t: load_predictor(p, encoder_variant=variant, cache_dir=self._cache)
-                    for t, p in stored.tiers.items()
-                }
-            return self._models[tag]
-
-    @bentoml.api(batchable=BATCHING, max_batch_size=MAX_BATCH, max_latency_ms=MAX_LATENCY_MS)
-    def predict(self, items: list[WorkItem]) -> list[WorkResult]:
-        groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for i, item in enumerate(items):
-            groups[(item.model, item.tier)].append(i)
-        out: list[WorkResult | None] = [None] * len(items)
-        for (tag, tier), idx in groups.items():
-            predictor = self._tiers(tag)[tier]
-            cpu = time.process_time()
-            probs = predictor.predict_proba([items[i].text for i in idx])
-            share = (time.process_time() - cpu) / len(idx)
-            BATCH_SIZE.labels(tier=tier).observe(len(idx))
-            for i, p in zip(idx, probs, strict=True):
-                out[i] = WorkResult(probs=[float(x) for x in p], cpu_seconds=share)
-        return [o for o in out if o is not None]
-
-    @bentoml.api
-    def load(self, tag: str) -> dict[str, Any]:
-        """Load (and warm) a store model; what the front needs to route to it."""
-        stored = load_stored(tag)
-        tiers = self._tiers(stored.tag)
-        for predictor in tiers.values():
-            predictor.predict_proba(["warm up"])  # first call allocates; not on a request
-        return {
-            "tag": stored.tag,
-            "name": stored.registered_name,
-            "version": stored.version,
-            "labels": stored.labels,
-            "tiers": sorted(tiers),
-            "cascade_threshold": stored.metadata.get(CASCADE_KEY),
-            "cascade_kept_disagreement": stored.metadata.get(KEPT_DISAGREEMENT_KEY),
-            "encoder_variant": stored.metadata.get(VARIANT_KEY) or "torch-fp32",
-        }
 
 
 class BackgroundLog:
@@ -235,11 +172,72 @@ class BackgroundLog:
 
 
 def _error(status: int, message: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    return JSONResponse(error_body(status, message), status_code=status, headers=headers)
 
 
 def _home() -> Path:
     return Path(os.environ.get("DRIFTWISE_HOME", ".driftwise")).resolve()
+
+
+class LoadedModels:
+    """Store tag -> tier -> predictor, loaded once (thread-safe: loads run in a thread while
+    the forward thread serves other models)."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self._models: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._cache = cache_dir  # exported ONNX encoders live here
+
+    def tiers(self, tag: str) -> dict[str, Any]:
+        with self._lock:
+            if tag not in self._models:
+                from models.inference import load_predictor
+
+                stored = load_stored(tag)
+                # The runtime model_variants chose (fastest within policy), else torch fp32.
+                variant = stored.metadata.get(VARIANT_KEY) or "torch-fp32"
+                tiers = {
+                    t: load_predictor(p, encoder_variant=variant, cache_dir=self._cache)
+                    for t, p in stored.tiers.items()
+                }
+                for predictor in tiers.values():
+                    predictor.predict_proba(["warm up"])  # first call allocates; not a request's
+                self._models[tag] = tiers
+            return self._models[tag]
+
+    def load(self, tag: str) -> dict[str, Any]:
+        """Load (and warm) a store model; what the front needs to route to it."""
+        stored = load_stored(tag)
+        tiers = self.tiers(stored.tag)
+        return {
+            "tag": stored.tag,
+            "name": stored.registered_name,
+            "version": stored.version,
+            "labels": stored.labels,
+            "tiers": sorted(tiers),
+            "cascade_threshold": stored.metadata.get(CASCADE_KEY),
+            "cascade_kept_disagreement": stored.metadata.get(KEPT_DISAGREEMENT_KEY),
+        }
+
+
+class CostMeter:
+    """Cost units and served predictions per model version since start: the per-1k gauge."""
+
+    def __init__(self) -> None:
+        self.units: dict[str, float] = defaultdict(float)
+        self.predictions: dict[str, int] = defaultdict(int)
+
+    def forward(self, version: str, tier: str, units: float) -> None:
+        self.units[version] += units
+        COST.labels(model_version=version, tier=tier).inc(units)
+
+    def served(self, version: str, n: int) -> None:
+        self.predictions[version] += n
+        COST_PER_1K.labels(model_version=version).set(self.per_1k(version))
+
+    def per_1k(self, version: str) -> float:
+        n = self.predictions.get(version, 0)
+        return 1000.0 * self.units.get(version, 0.0) / n if n else 0.0
 
 
 @bentoml.service(
@@ -248,8 +246,6 @@ def _home() -> Path:
     traffic={"timeout": 120},
 )
 class Driftwise:
-    worker = bentoml.depends(ModelWorker)
-
     def __init__(self) -> None:
         self.home = _home()
         self.engine = Engine(
@@ -263,32 +259,35 @@ class Driftwise:
         )
         self.feedback_log = JsonlLogWriter(self.home / "feedback", prefix="feedback")
         self.state: ServingState | None = None
+        self.models = LoadedModels(self.home / "cache")
+        self.cost = CostMeter()
+        self.batcher = Batcher(
+            self._forward,
+            max_batch=MAX_BATCH if BATCHING else 1,
+            max_queue=MAX_IN_FLIGHT * MAX_BATCH,
+            on_forward=self._forwarded,
+        )
         self._tags: dict[str, str] = {}  # ServedModel.key -> store tag
+        self._versions: dict[str, str] = {}  # ServedModel.key -> version (metric label)
         self._loading = asyncio.Lock()
         self._in_flight = 0
+        quiet_client_errors()
+
+    def _forward(self, model_key: str, tier: str, texts: list[str]) -> np.ndarray:
+        """Runs in the batcher's forward thread."""
+        return self.models.tiers(self._tags[model_key])[tier].predict_proba(texts)
+
+    def _forwarded(self, model_key: str, tier: str, n: int, cpu_seconds: float) -> None:
+        version = self._versions.get(model_key, "")
+        BATCH_SIZE.labels(tier=tier).observe(n)
+        self.cost.forward(version, tier, self.engine.cost_units(cpu_seconds))
 
     async def _score(self, model_key: str, tier: str, texts: Sequence[str]) -> Scored:
-        tag = self._tags[model_key]
-        items = [WorkItem(model=tag, tier=tier, text=t) for t in texts]
-        for attempt in range(WORKER_RETRIES + 1):
-            try:
-                results = await self.worker.to_async.predict(items)
-                break
-            except aiohttp.ClientConnectionError:
-                # BentoML's front->worker client reuses pooled connections the worker's
-                # server has begun to close (bentoml/BentoML#4971): under load a few calls
-                # fail before reaching the model. predict is pure, so it is retried.
-                WORKER_RETRIED.inc()
-                if attempt == WORKER_RETRIES:
-                    raise
-        rows = [r if isinstance(r, WorkResult) else WorkResult.model_validate(r) for r in results]
-        return Scored(
-            probs=np.array([r.probs for r in rows], dtype=np.float32),
-            cpu_seconds=np.array([r.cpu_seconds for r in rows]),
-        )
+        probs, cpu = await self.batcher.score(model_key, tier, texts)
+        return Scored(probs=probs, cpu_seconds=cpu)
 
     async def _load(self, tag: str) -> ServedModel:
-        info = await self.worker.to_async.load(tag=tag)
+        info = await asyncio.to_thread(self.models.load, tag)
         threshold = info.get("cascade_threshold")
         has_both = {"fast", "accurate"} <= set(info["tiers"])
         model = ServedModel(
@@ -305,6 +304,7 @@ class Driftwise:
             else None,
         )
         self._tags[model.key] = info["tag"]
+        self._versions[model.key] = model.version
         return model
 
     async def _apply(self, state: ServingState) -> None:
@@ -318,21 +318,8 @@ class Driftwise:
         self.engine.routing = Routing(state.routing.mode, state.routing.challenger_weight)
         self.state = state
 
-    def _keep_worker_sessions(self) -> None:
-        """BentoML 1.4.40's client to a dependency replaces its aiohttp session every 100
-        requests and closes the old one with requests still in flight on it, which fail
-        ("Cannot write to closing transport"; ~20% of calls at 64 clients, measured). The
-        session is made long-lived instead (private attribute: guarded, and the retry in
-        `_score` remains for connections the worker drops)."""
-        client = getattr(self.worker, "_async", None)  # a RemoteProxy under `bentoml serve`
-        manager = getattr(client, "_session_manager", None)
-        if manager is not None and hasattr(manager, "max_requests"):
-            manager.max_requests = 10**12
-            manager.max_age = 10**12
-
     async def _ready(self) -> bool:
         if self.state is None:
-            self._keep_worker_sessions()
             async with self._loading:
                 if self.state is None:
                     state = read_state(self.home)
@@ -383,9 +370,9 @@ class Driftwise:
             outcome = await self.engine.classify(request, uuid.uuid4().hex)
         except ArmFailure as failure:
             # The model failed, not the request: logged per arm (canary evidence), answered
-            # 500 with what failed - the front itself stays up. A shed (the worker's batch
-            # queue is full) is load, not a model fault: 503, not logged as an error.
-            if isinstance(failure.cause, bentoml.exceptions.ServiceUnavailable):
+            # 500 with what failed - the front itself stays up. A shed (the batcher's queue
+            # is full) is load, not a model fault: 503, not logged as an error.
+            if isinstance(failure.cause, Overloaded):
                 REQUESTS.labels(arm="", model_version="", outcome="shed").inc()
                 return _error(503, "overloaded, retry shortly", **{"Retry-After": RETRY_AFTER_S})  # type: ignore[return-value]
             version = failure.records[0]["model_version"] if failure.records else ""
@@ -409,6 +396,7 @@ class Driftwise:
             CASCADE_AUDIT.labels(model_version=version).set(audit.rate)
             CASCADE_FALLBACK.labels(model_version=version).set(int(audit.fallen_back))
         REQUESTS.labels(arm=arm, model_version=version, outcome="ok").inc()
+        self.cost.served(version, len(response.predictions))
         LATENCY.labels(arm=arm, model_version=version).observe(seconds)
         for p in response.predictions:
             PREDICTIONS.labels(
@@ -420,24 +408,31 @@ class Driftwise:
 
     def _observe_shadow(self, shadow: list[TextOutcome]) -> None:
         challenger = self.engine.models.get("challenger")
+        if challenger is not None and shadow:
+            self.cost.served(challenger.version, len(shadow))
         for o in shadow:
             if challenger is not None:
                 CONFIDENCE.labels(arm="shadow", model_version=challenger.version).observe(
                     o.confidence
                 )
 
-    @bentoml.api(route="/feedback")
+    @bentoml.api(route="/feedback", input_spec=FeedbackRequest)
     async def feedback(self, request_id: str, label: str, index: int = 0) -> dict[str, Any]:
-        """The true label of prediction `index` of `request_id`; joined to what was served."""
+        """The true label of prediction `index` of `request_id`; joined to what was served.
+        Sending the same label again is accepted once (idempotent); a different label for an
+        already labelled prediction is refused with 409."""
         try:
-            body = FeedbackRequest(request_id=request_id, label=label, index=index)
-            record = self.engine.feedback(body.request_id, body.index, body.label)
+            record = self.engine.feedback(request_id, index, label)
         except LookupError as exc:
             return _error(404, str(exc))  # type: ignore[return-value]
+        except FeedbackConflict as exc:
+            return _error(409, str(exc))  # type: ignore[return-value]
         except ValueError as exc:
             return _error(422, str(exc))  # type: ignore[return-value]
+        if record is None:  # the same label again: already logged
+            return {"accepted": True, "request_id": f"{request_id}-{index}", "duplicate": True}
         await asyncio.to_thread(self.feedback_log.append, [record])
-        return {"accepted": True, "request_id": record["request_id"]}
+        return {"accepted": True, "request_id": record["request_id"], "duplicate": False}
 
     @bentoml.api(route="/admin/state")
     async def admin_state(self, ctx: bentoml.Context) -> dict[str, Any]:
@@ -524,3 +519,9 @@ class Driftwise:
     def _store_name(self) -> str | None:
         tag = self.state.champion if self.state else None
         return tag.split(":", 1)[0] if tag else None
+
+
+# The front door wraps every route (bento/front_door.py); /openapi.json is BentoML's spec
+# of the APIs above, retitled and with the limits and error responses added.
+_service: Any = Driftwise  # a bentoml Service at run time (the decorator's stubs say the class)
+_service.add_asgi_middleware(FrontDoor, spec=lambda: _service.openapi_spec.asdict())

@@ -1,7 +1,9 @@
 """The HTTP contract of bento/service.py through BentoML's own ASGI app (`to_asgi()`: the
 real request parsing, validation and error mapping; the worker runs in-process, so no
-batching) on the real TREC models of tests/bento/conftest.py. Checks a hostile request
-corpus (all 4xx, never 5xx), admin auth, live routing changes, feedback. (/metrics is only
+batching across processes) and the front door (bento/front_door.py) on the real TREC models
+of tests/bento/conftest.py. Checks a hostile request corpus (each refused with its own 4xx
+in the one error shape, logged as one line, never a 5xx), /docs and /openapi.json, admin
+auth, live routing changes, feedback (idempotent, 409 on a contradicting label). (/metrics is only
 served by a real `bentoml serve`: tests/bento/test_serve_process.py.)"""
 
 import json
@@ -34,36 +36,90 @@ def client(served, tmp_path_factory: pytest.TempPathFactory):
             yield c
 
 
+JSON = "application/json"
 HOSTILE = [
-    ("invalid json", b"{not json", "application/json"),
-    ("non-utf8 bytes", b"\xff\xfe\x00\x81", "application/json"),
-    ("json array", b"[1, 2]", "application/json"),
-    ("no texts", b"{}", "application/json"),
-    ("empty list", b'{"texts": []}', "application/json"),
-    ("string not list", b'{"texts": "hello"}', "application/json"),
-    ("number in list", b'{"texts": [1]}', "application/json"),
-    ("null in list", b'{"texts": [null]}', "application/json"),
-    ("empty text", b'{"texts": [""]}', "application/json"),
-    ("whitespace text", b'{"texts": ["  \\n\\t "]}', "application/json"),
-    ("NUL byte", b'{"texts": ["a\\u0000b"]}', "application/json"),
-    ("control char", b'{"texts": ["bell\\u0007"]}', "application/json"),
-    ("too many texts", json.dumps({"texts": ["q"] * (MAX_TEXTS + 1)}).encode(), "application/json"),
-    ("huge text", json.dumps({"texts": ["x" * (MAX_TEXT_CHARS + 1)]}).encode(), "application/json"),
-    ("unknown field", b'{"texts": ["ok"], "return_probs": true}', "application/json"),
-    ("wrong type flag", b'{"texts": ["ok"], "return_probabilities": "maybe"}', "application/json"),
-    ("plain text body", b"What is the capital of France ?", "text/plain"),
-    ("form body", b"texts=hello", "application/x-www-form-urlencoded"),
+    # (name, body, content type, status)
+    ("invalid json", b"{not json", JSON, 400),
+    ("non-utf8 bytes", b"\xff\xfe\x00\x81", JSON, 400),
+    ("json array", b"[1, 2]", JSON, 400),
+    ("no texts", b"{}", JSON, 400),
+    ("empty list", b'{"texts": []}', JSON, 400),
+    ("string not list", b'{"texts": "hello"}', JSON, 400),
+    ("number in list", b'{"texts": [1]}', JSON, 400),
+    ("null in list", b'{"texts": [null]}', JSON, 400),
+    ("empty text", b'{"texts": [""]}', JSON, 400),
+    ("whitespace text", b'{"texts": ["  \\n\\t "]}', JSON, 400),
+    ("zero-width only", '{"texts": ["\u200b\u200d\u2060"]}'.encode(), JSON, 400),
+    ("lone surrogate", b'{"texts": ["ok \\ud800"]}', JSON, 400),
+    ("NUL byte", b'{"texts": ["a\\u0000b"]}', JSON, 400),
+    ("control char", b'{"texts": ["bell\\u0007"]}', JSON, 400),
+    ("too many texts", json.dumps({"texts": ["q"] * (MAX_TEXTS + 1)}).encode(), JSON, 400),
+    ("huge text", json.dumps({"texts": ["x" * (MAX_TEXT_CHARS + 1)]}).encode(), JSON, 400),
+    ("unknown field", b'{"texts": ["ok"], "return_probs": true}', JSON, 400),
+    ("wrong type flag", b'{"texts": ["ok"], "return_probabilities": "maybe"}', JSON, 400),
+    ("string as bool", b'{"texts": ["ok"], "return_probabilities": "true"}', JSON, 400),
+    ("number as bool", b'{"texts": ["ok"], "return_probabilities": 1}', JSON, 400),
+    ("body over the limit", json.dumps({"texts": ["x" * (3 * 1024 * 1024)]}).encode(), JSON, 413),
+    ("json sent as text/plain", b'{"texts": ["ok"]}', "text/plain", 415),
+    ("json without content type", b'{"texts": ["ok"]}', None, 415),
+    ("plain text body", b"What is the capital of France ?", "text/plain", 415),
+    ("form body", b"texts=hello", "application/x-www-form-urlencoded", 415),
 ]
 
 
-@pytest.mark.parametrize(("name", "body", "content_type"), HOSTILE, ids=[h[0] for h in HOSTILE])
-def test_hostile_requests_are_4xx_with_a_message(client, name, body, content_type):
-    response = client.post("/classify", content=body, headers={"content-type": content_type})
-    assert 400 <= response.status_code < 500, (name, response.status_code, response.text)
-    assert "error" in response.text
-    # and the worker survived it
+def _error_shape(response, status: int) -> dict:
+    body = response.json()
+    assert set(body) == {"error", "status", "field", "reason"}, body
+    assert body["status"] == status and body["error"] and body["reason"]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "content_type", "status"), HOSTILE, ids=[h[0] for h in HOSTILE]
+)
+def test_hostile_requests_get_their_4xx_in_one_shape_and_one_log_line(
+    client, caplog, name, body, content_type, status
+):
+    headers = {"content-type": content_type} if content_type else {}
+    with caplog.at_level("INFO"):
+        response = client.post("/classify", content=body, headers=headers)
+    assert response.status_code == status, (name, response.text)
+    _error_shape(response, status)
+    assert not [r for r in caplog.records if r.exc_info], "a refused request logged a traceback"
+    # and the service survived it
     ok = client.post("/classify", json={"texts": ["Who wrote Hamlet ?"]})
     assert ok.status_code == 200
+
+
+def test_a_schema_error_names_its_field(client):
+    response = client.post("/classify", json={"texts": ["fine", "\u200b"]})
+    body = _error_shape(response, 400)
+    assert body["field"] == "texts" and "texts[1]" in body["reason"]
+    flag = _error_shape(
+        client.post("/classify", json={"texts": ["ok"], "return_probabilities": 1}), 400
+    )
+    assert flag["field"] == "return_probabilities"
+
+
+def test_a_bom_before_the_json_is_ignored(client):
+    body = b"\xef\xbb\xbf" + json.dumps({"texts": ["Who wrote Hamlet ?"]}).encode()
+    response = client.post("/classify", content=body, headers={"content-type": JSON})
+    assert response.status_code == 200, response.text
+
+
+def test_docs_and_openapi_name_driftwise_its_limits_and_errors(client):
+    from bento.front_door import project_version
+
+    spec = client.get("/openapi.json").json()
+    assert spec["info"]["title"] == "Driftwise"
+    assert spec["info"]["version"] == project_version() != "0+unknown"
+    assert "2097152 bytes" in spec["info"]["description"]
+    responses = spec["paths"]["/classify"]["post"]["responses"]
+    assert {"400", "413", "415", "503"} <= set(responses)
+    assert "409" in spec["paths"]["/feedback"]["post"]["responses"]
+    page = client.get("/docs")
+    assert page.status_code == 200 and "openapi.json" in page.text
+    assert "http" not in page.text.split("<body>")[1]  # nothing fetched from outside
 
 
 def test_classify_answers_with_version_tier_and_probabilities(client, served):
@@ -108,8 +164,17 @@ def test_feedback_is_joined_and_logged(client):
         client.post("/feedback", json={"request_id": "x" * 32, "label": "NUM"}).status_code == 404
     )
     bad_label = client.post("/feedback", json={"request_id": request_id, "label": "positive"})
-    assert bad_label.status_code == 422
-    assert client.post("/feedback", json={"request_id": request_id}).status_code == 400
+    _error_shape(bad_label, 422)
+    _error_shape(client.post("/feedback", json={"request_id": request_id}), 400)
+    for hostile in ({"index": "1"}, {"index": True}, {"extra": 1}):
+        refused = client.post(
+            "/feedback", json={"request_id": request_id, "label": "NUM", **hostile}
+        )
+        _error_shape(refused, 400)
+    again = client.post("/feedback", json={"request_id": request_id, "index": 1, "label": "NUM"})
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    other = client.post("/feedback", json={"request_id": request_id, "index": 1, "label": "HUM"})
+    assert "already labelled 'NUM'" in _error_shape(other, 409)["error"]
     lines = [
         json.loads(line)
         for path in sorted((client.home / "feedback").glob("*.jsonl"))

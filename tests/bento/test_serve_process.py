@@ -1,12 +1,17 @@
-"""A real `bentoml serve bento.service:Driftwise` process (arbiter, front, batched worker)
-started the way `driftwise serve --detach` starts it (orchestration/cli/serve.py), on the
-TREC models of tests/bento/conftest.py promoted to champion in the real embedded MLflow.
-Checks: /readyz, concurrent /classify all answered (texts of different requests batched in
-the worker), a hostile body is a 4xx on the real server, /metrics carries our series, the
-pid-file stop frees the port."""
+"""A real `bentoml serve bento.service:Driftwise` process (arbiter + one service process
+with the batcher) started the way `driftwise serve --detach` starts it
+(orchestration/cli/serve.py), on the TREC models of tests/bento/conftest.py promoted to
+champion in the real embedded MLflow. Checks: /readyz, concurrent /classify all answered
+(texts of different requests batched into shared forwards), a lone request's latency after
+a burst back within 2x of its latency before it (relative, same run: no learned wait left
+behind), a hostile body is a 4xx on the real server and an oversized declared body is a 413
+before it is sent, /metrics carries our series with cost per model version, the pid-file
+stop frees the port."""
 
 import json
 import socket
+import statistics
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -64,11 +69,53 @@ def test_bentoml_serve_answers_batches_and_stops(served):
             (line,) = [x for x in metrics.splitlines() if x.startswith(series)]
             return float(line.rsplit(" ", 1)[1])
 
-        # The worker's series reach the front's /metrics (BentoML aggregates its processes):
         # 96 concurrent one-text requests (+ the warm-up) ran in far fewer forwards.
-        forwards = value('driftwise_worker_batch_texts_count{tier="accurate"}')
-        assert value('driftwise_worker_batch_texts_sum{tier="accurate"}') == 97
+        forwards = value('driftwise_batch_texts_count{tier="accurate"}')
+        assert value('driftwise_batch_texts_sum{tier="accurate"}') == 97
         assert forwards < 97 / 2
+        cost = value('driftwise_cost_units_total{model_version="1",tier="accurate"}')
+        per_1k = value('driftwise_cost_units_per_1k_predictions{model_version="1"}')
+        assert cost > 0 and per_1k > 0
+
+        # A declared body over the limit is refused before the client sends it.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100000000\r\n\r\n"
+            )
+            head = sock.recv(4096).decode()
+        assert head.startswith("HTTP/1.1 413")
+
+        # Latency recovers after a burst: lone requests (fresh texts, no cache) before and
+        # after 32 clients for 4 s, compared within this run.
+        fresh = iter(served.questions["text"].iloc[96:].tolist() * 50)
+
+        def lone(n: int) -> float:
+            took = []
+            for i in range(n):
+                started = time.perf_counter()
+                classify(url, [f"{next(fresh)} #{i}"])
+                took.append(time.perf_counter() - started)
+            return statistics.median(took)
+
+        before = lone(20)
+        burst_until = time.monotonic() + 4
+
+        def client(seed: int) -> int:
+            n = 0
+            while time.monotonic() < burst_until:
+                classify(url, [f"burst {seed} {n} {next(fresh)}"])
+                n += 1
+            return n
+
+        with ThreadPoolExecutor(32) as pool:
+            burst = sum(pool.map(client, range(32)))
+        time.sleep(1)
+        after = lone(20)
+        assert burst > 32
+        assert after <= 2 * before, (
+            f"lone request {before * 1000:.1f} ms before, {after * 1000:.1f} ms after"
+        )
     finally:
         assert stop_background(settings)
     assert port_free("127.0.0.1", port)
