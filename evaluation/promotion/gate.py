@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluation.golden_eval.candidate import GoldenEvaluation
-from evaluation.promotion.policy import PairedEvidence, PromotionPolicy, PromotionVerdict, decide
+from evaluation.promotion.policy import (
+    CostEvidence,
+    PairedEvidence,
+    PromotionPolicy,
+    PromotionVerdict,
+    decide,
+)
 from evaluation.promotion.record import build_decision_document
 from evaluation.traffic.candidate import TrafficEvaluation
 from models.candidate import CandidateRef
@@ -33,9 +39,12 @@ class PromotionDecision:
 
 
 def judge(
-    policy: PromotionPolicy, golden: GoldenEvaluation, traffic: TrafficEvaluation
+    policy: PromotionPolicy,
+    golden: GoldenEvaluation,
+    traffic: TrafficEvaluation,
+    cost: CostEvidence | None = None,
 ) -> PromotionVerdict:
-    """The policy's verdict on the golden and traffic evidence of one challenger."""
+    """The policy's verdict on the golden, traffic (and cost) evidence of one challenger."""
     golden_champion = golden.champion.model_version if golden.champion else None
     if traffic.report is not None and traffic.champion_version != golden_champion:
         raise RuntimeError(
@@ -47,7 +56,9 @@ def judge(
         paired = PairedEvidence(
             golden.y_true, golden.champion_predictions, golden.candidate_predictions, golden.slices
         )
-    return decide(policy, golden.candidate_report, paired=paired, reference_free=traffic.report)
+    return decide(
+        policy, golden.candidate_report, paired=paired, reference_free=traffic.report, cost=cost
+    )
 
 
 def decision_document(
@@ -57,6 +68,7 @@ def decision_document(
     policy: PromotionPolicy,
     verdict: PromotionVerdict,
     dagster_run_id: str,
+    cost: CostEvidence | None = None,
 ) -> dict[str, Any]:
     """The first record body of this promotion decision (see evaluation.promotion.record)."""
     champion = None
@@ -94,6 +106,9 @@ def decision_document(
         reference_free=traffic.report,
         extra={
             "golden_tiers": golden.tier_summaries,
+            "cost": None
+            if cost is None
+            else {"cost_units_per_1k": cost.cost_units_per_1k, "source": cost.source},
             "orchestration": {"dagster_run_id": dagster_run_id, "asset": "promotion_decision"},
         },
     )

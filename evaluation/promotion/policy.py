@@ -322,7 +322,10 @@ def _estimate_reasons(
 def _cost_reasons(policy: PromotionPolicy, cost: CostEvidence | None) -> list[Reason]:
     budget = policy.max_cost_units_per_1k
     if budget is None:
-        return []
+        if cost is None:
+            return []
+        message = f"cost {cost.cost_units_per_1k:.3g} units/1k ({cost.source}); no budget set"
+        return [Reason("cost", True, message, {"value": cost.cost_units_per_1k})]
     if cost is None:
         return [Reason("cost", True, "cost rule skipped: no cost evidence yet")]
     ok = cost.cost_units_per_1k <= budget
@@ -330,7 +333,7 @@ def _cost_reasons(policy: PromotionPolicy, cost: CostEvidence | None) -> list[Re
         Reason(
             "cost",
             ok,
-            f"cost {cost.cost_units_per_1k:.3f} units/1k ({cost.source}) vs budget {budget:.3f}",
+            f"cost {cost.cost_units_per_1k:.3g} units/1k ({cost.source}) vs budget {budget:.3g}",
             {"value": cost.cost_units_per_1k, "budget": budget},
         )
     ]

@@ -101,14 +101,23 @@ def _prepare(
     return frame
 
 
+def one_label_per_prediction(feedback: pd.DataFrame) -> pd.DataFrame:
+    """The first feedback record of each prediction. The service accepts one label per
+    prediction (a repeat is not logged, a contradiction is refused with 409); logs written
+    before that rule, or a replayed file, may still hold repeats - they never count twice."""
+    if feedback.empty or "request_id" not in feedback.columns:
+        return feedback
+    return feedback.drop_duplicates("request_id", keep="first")
+
+
 def _feedback_labels(feedback: pd.DataFrame, since: float) -> pd.Series:
-    """request_id -> true label (the latest feedback wins)."""
+    """request_id -> true label (one per prediction: the first)."""
     if feedback.empty or not {"request_id", "label"} <= set(feedback.columns):
         return pd.Series(dtype=object)
     fb = feedback
     if "timestamp" in fb.columns:
         fb = fb[pd.to_numeric(fb["timestamp"], errors="coerce") >= since]
-    return fb.drop_duplicates("request_id", keep="last").set_index("request_id")["label"]
+    return one_label_per_prediction(fb).set_index("request_id")["label"]
 
 
 def _arm(rows: pd.DataFrame, truth: pd.Series, thresholds: Thresholds | None) -> ArmEvidence:

@@ -96,6 +96,8 @@ def status(settings: DriftwiseSettings, console: Console) -> dict[str, Any]:
             f"{'v' + roles['challenger_version'] if roles['challenger_version'] else 'none'}, "
             f"routing {roles['mode']} {float(roles['weight'] or 0):.0%}"
         )
+        for version, cost in sorted((roles.get("cost") or {}).items()):
+            info[f"cost v{version}"] = served_cost(cost)
     if rollout is not None:
         s = summary(rollout)
         info["rollout"] = f"{s['rollout_id']} {s['status']} at stage {s['stage']} ({s['routing']})"
@@ -108,6 +110,15 @@ def status(settings: DriftwiseSettings, console: Console) -> dict[str, Any]:
     title = "Sensors and schedules" + ("" if daemon else " (no dagster-daemon is running)")
     console.print(_kv_table(title, _sensors(settings, daemon)))
     return info
+
+
+def served_cost(cost: dict[str, Any]) -> str:
+    """One version's served cost since the service started, as status prints it."""
+    n = int(cost.get("predictions", 0))
+    escalated = int(cost.get("escalated", 0))
+    share = f", {escalated / n:.0%} escalated to the accurate tier" if n else ""
+    per_1k = float(cost.get("cost_units_per_1k", 0.0))
+    return f"{per_1k:.3g} units per 1k predictions ({n} served{share})"
 
 
 def _daemon_alive() -> bool:

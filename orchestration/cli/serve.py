@@ -76,6 +76,8 @@ def server_env(settings: DriftwiseSettings) -> dict[str, str]:
         "DRIFTWISE_HOME": str(settings.root),
         "DRIFTWISE_ADMIN_TOKEN": admin_token(settings.root),
         "BENTOML_HOME": os.environ.get("BENTOML_HOME", str(settings.root / "bentoml")),
+        # The service counts cost at the dataset's price, as the gate does.
+        "DRIFTWISE_PRICE_PER_CORE_HOUR": str(settings.dataset.price_per_core_hour),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     }
 

@@ -148,10 +148,12 @@ def live_accuracy(home: RuntimeHomeResource, min_feedback: int) -> tuple[float, 
     since been replaced fades out instead of re-triggering retrains forever.
     """
     from bento.prediction_log import read_jsonl_log
+    from evaluation.rollout.evidence import one_label_per_prediction
 
     feedback = read_jsonl_log(home.layout.feedback, newest=FEEDBACK_WINDOW).frame
     if feedback.empty or "request_id" not in feedback:
         return None
+    feedback = one_label_per_prediction(feedback)
     if "predicted" in feedback.columns:
         # The service writes what it answered into each feedback record (bento/engine.py),
         # so feedback on predictions the sampled log never kept still counts.

@@ -13,6 +13,8 @@ Touches: real DVC registries, the real 800-row golden set, real deepeval runs, r
 - a bad one trained on the same rows with their labels shuffled (landed as its own batch in a
   second DVC registry, so the whole chain runs on it): the gate fails in the real run,
   champion_model does not run, and the alias stays on the good version.
+The gate's cost rule: the good candidate's measured cost is in its record; re-judged under a
+dataset budget a tenth of it, it is blocked by that rule alone.
 MiniLM embeddings are read through the session's shared cache (tests/conftest.py), so each
 text is embedded once per session.
 """
@@ -36,6 +38,7 @@ from assets.evaluation import (
     TrafficEvaluation,
     champion_model,
     check_promotion_gate,
+    promotion_decision,
 )
 from assets.ingestion import (
     batch_partitions,
@@ -339,3 +342,30 @@ def test_shuffled_label_candidate_is_blocked_by_the_gate_as_an_outcome(
     assert str(client.get_model_version_by_alias(first.model_name, CHAMPION).version) == (
         first.model_version
     )
+
+
+def test_the_gate_prices_the_candidate_and_blocks_one_over_the_dataset_budget(
+    good: ChainRun, bad: ChainRun
+) -> None:
+    """Last in the module: promotion_decision re-judges the latest candidate (the bad one)
+    under a dataset budget below its measured cost (within budget: tests/evaluation/promotion
+    /test_policy.py)."""
+    decision: PromotionDecision = good.result.output_for_node("promotion_decision")
+    record = load_record(Path(decision.record_path).parent, decision.record_id)
+    measured = record.sections["cost"]["cost_units_per_1k"]
+    assert measured > 0 and "CPU s" in record.sections["cost"]["source"]
+    (cost_rule,) = [r for r in record.sections["verdict"]["reasons"] if r["rule"] == "cost"]
+    assert cost_rule["passed"]  # no budget in the dataset's config: measured, not blocking
+
+    budget = DatasetSpec(labels=["negative", "positive"], max_cost_units_per_1k=measured / 10)
+    result = dg.materialize(
+        CHAIN,
+        selection=[promotion_decision],
+        instance=bad.instance,
+        resources={**bad.resources, "dataset": budget},
+        run_config=dg.RunConfig(ops={"promotion_decision": POLICY}),
+    )
+    over = list(result.output_for_node("promotion_decision").failures)
+    before: PromotionDecision = bad.result.output_for_node("promotion_decision")
+    (cost_failure,) = [f for f in over if f.startswith("cost ")]
+    assert "vs budget" in cost_failure and [f for f in over if f != cost_failure] == before.failures

@@ -149,7 +149,10 @@ def test_admin_needs_the_token(client, monkeypatch: pytest.MonkeyPatch):
     assert client.post("/admin/state", json={}).status_code == 401
     wrong = client.post("/admin/state", json={}, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 403
-    assert client.post("/admin/state", json={}, headers=AUTH).status_code == 200
+    state = client.post("/admin/state", json={}, headers=AUTH)
+    assert state.status_code == 200
+    cost = state.json()["cost"]["1"]  # the requests of the tests above, counted per version
+    assert cost["predictions"] > 0 and cost["cost_units"] > 0 and cost["cost_units_per_1k"] > 0
     monkeypatch.delenv("DRIFTWISE_ADMIN_TOKEN")
     assert client.post("/admin/state", json={}, headers=AUTH).status_code == 404
 

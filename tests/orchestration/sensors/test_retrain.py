@@ -158,7 +158,8 @@ def test_performance_sensor_on_feedback_labels(instance, home: Path):
 
 def test_performance_sensor_on_self_contained_feedback(instance, home: Path):
     """Feedback records as bento/engine.py writes them (with what was served) need no log
-    join: predictions the sampled log skipped still count; challenger feedback does not."""
+    join: predictions the sampled log skipped still count; challenger feedback does not; a
+    prediction labelled again (a client retry) counts once."""
     (home / "feedback").mkdir()
     rows = [
         {"request_id": f"r{i}-0", "label": "positive", "predicted": pred, "arm": arm}
@@ -172,6 +173,7 @@ def test_performance_sensor_on_self_contained_feedback(instance, home: Path):
             ]
         )
     ]
+    rows += [rows[2]] * 3  # the one right answer, sent four times
     (home / "feedback" / "f.jsonl").write_text("\n".join(map(json.dumps, rows)))
     result = _tick(performance_sensor, instance, home=RuntimeHomeResource(path=str(home)))
     (request,) = result.run_requests
