@@ -62,5 +62,4 @@ class AdminClient:
             "challenger_version": (models.get("challenger") or {}).get("version"),
             "mode": routing.get("mode"),
             "weight": routing.get("challenger_weight"),
-            "cost": state.get("cost") or {},
         }

@@ -61,7 +61,7 @@ def _from_bentoml(status: int, raw: Any) -> dict[str, Any]:
     if isinstance(details, list) and details and isinstance(details[0], dict):
         first = details[0]
         field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body",)) or None
-        reason = str(first.get("msg", "invalid"))
+        reason = str(first.get("msg", "invalid")).removeprefix("Value error, ")
         more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
         return error_body(status, f"{field}: {reason}{more}" if field else reason, field, reason)
     return error_body(status, str(raw.get("error", raw)))

@@ -96,7 +96,7 @@ def status(settings: DriftwiseSettings, console: Console) -> dict[str, Any]:
             f"{'v' + roles['challenger_version'] if roles['challenger_version'] else 'none'}, "
             f"routing {roles['mode']} {float(roles['weight'] or 0):.0%}"
         )
-        for version, cost in sorted((roles.get("cost") or {}).items()):
+        for version, cost in sorted(_served_costs(client).items()):
             info[f"cost v{version}"] = served_cost(cost)
     if rollout is not None:
         s = summary(rollout)
@@ -110,6 +110,16 @@ def status(settings: DriftwiseSettings, console: Console) -> dict[str, Any]:
     title = "Sensors and schedules" + ("" if daemon else " (no dagster-daemon is running)")
     console.print(_kv_table(title, _sensors(settings, daemon)))
     return info
+
+
+def _served_costs(client: Any) -> dict[str, dict[str, Any]]:
+    """Per version: cost units, predictions, per 1k, escalations since the service started."""
+    from bento.admin_client import AdminError
+
+    try:
+        return dict(client.state().get("cost") or {})
+    except AdminError:
+        return {}
 
 
 def served_cost(cost: dict[str, Any]) -> str:

@@ -148,6 +148,8 @@ def test_the_loop_in_the_readmes_home(loop_home: Path) -> None:
     assert f"v{champion.version}" in status.stdout
     (retrain_row,) = [line for line in status.stdout.splitlines() if "last retrain run" in line]
     assert "SUCCESS" in retrain_row
+    # the served champion's cost since the service started (the smoke request at least)
+    assert f"cost v{champion.version}" in status.stdout, status.stdout
 
 
 def test_a_blocked_first_model_stops_the_loop_as_an_outcome(tmp_path: Path, monkeypatch) -> None:
