@@ -19,7 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,7 +43,6 @@ class _Pending:
 class BatchStats:
     forwards: int = 0
     texts: int = 0
-    sizes: list[int] = field(default_factory=list)  # last forwards' sizes (bounded)
 
 
 class Batcher:
@@ -127,7 +126,6 @@ class Batcher:
                     self._queued_texts -= len(texts)
                 self.stats.forwards += 1
                 self.stats.texts += len(texts)
-                self.stats.sizes = [*self.stats.sizes[-255:], len(texts)]
                 if self.on_forward is not None:
                     self.on_forward(key, tier, len(texts), cpu)
                 share = np.full(len(texts), cpu / len(texts))

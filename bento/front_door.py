@@ -17,6 +17,7 @@ then hands the buffered body on. Any 4xx the handlers or BentoML produce is rewr
 one WARNING line: a client's mistake is not a server fault.
 """
 
+import asyncio
 import json
 import logging
 import os
@@ -25,6 +26,8 @@ from importlib import metadata
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = int(os.environ.get("DRIFTWISE_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 BODY_TIMEOUT_S = 10.0
@@ -97,9 +100,7 @@ class FrontDoor:
         body, refusal = await self._checked_body(scope, receive)
         if refusal is not None:
             status, message, field = refusal
-            logging.getLogger(__name__).warning(
-                "%s %s refused: %d %s", "POST", path, status, message
-            )
+            log.warning("%s %s refused: %d %s", "POST", path, status, message)
             await _send_json(send, status, error_body(status, message, field))
             return
         await self.app(scope, _replay(body), _reshaping(send))
@@ -107,8 +108,6 @@ class FrontDoor:
     async def _checked_body(
         self, scope: Scope, receive: Receive
     ) -> tuple[bytes, tuple[int, str, str | None] | None]:
-        import asyncio
-
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         media = headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json":

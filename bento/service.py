@@ -269,7 +269,6 @@ class Driftwise:
             on_forward=self._forwarded,
         )
         self._tags: dict[str, str] = {}  # ServedModel.key -> store tag
-        self._versions: dict[str, str] = {}  # ServedModel.key -> version (metric label)
         self._loading = asyncio.Lock()
         self._in_flight = 0
         quiet_client_errors()
@@ -279,7 +278,7 @@ class Driftwise:
         return self.models.tiers(self._tags[model_key])[tier].predict_proba(texts)
 
     def _forwarded(self, model_key: str, tier: str, n: int, cpu_seconds: float) -> None:
-        version = self._versions.get(model_key, "")
+        version = model_key.rsplit(":v", 1)[-1]  # ServedModel.key is "<name>:v<version>"
         BATCH_SIZE.labels(tier=tier).observe(n)
         self.cost.forward(version, tier, self.engine.cost_units(cpu_seconds))
 
@@ -305,7 +304,6 @@ class Driftwise:
             else None,
         )
         self._tags[model.key] = info["tag"]
-        self._versions[model.key] = model.version
         return model
 
     async def _apply(self, state: ServingState) -> None:
