@@ -9,9 +9,11 @@
   serves the new champion with the old one kept warm; on "rollback", the champion alias is
   untouched and all traffic is already the champion's. Either way the decision record gets
   a `canary` section (verdict, timeline, tests) and the timeline plot.
-- `rollback_now`: what `driftwise rollback` and the `rollback` job call.
+- `rollback_now`: what the `rollback` job (and `driftwise rollback --to`) call: the rollout
+  controller's rollback, settled before it returns.
 """
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,13 @@ import dagster as dg
 import pandas as pd
 
 from assets.evaluation import ChampionModel
-from evaluation.promotion.record import append_section
+from bento.admin_client import HomeRouter
+from evaluation.rollout.controller import RegistryAliases, RolloutController
 from evaluation.rollout.machine import RolloutState, abort, start
-from evaluation.rollout.plot import timeline_plot
+from evaluation.rollout.outcome import record_outcome
 from evaluation.rollout.policy import RolloutPolicy
 from evaluation.rollout.store import locked, read_rollout, summary, write_rollout
 from models.model_registry import promote as promote_alias
-from models.model_registry import rollback as rollback_alias
 from orchestration.resources import MlflowResource, RuntimeHomeResource, ServingResource
 
 
@@ -143,35 +145,6 @@ def _timeline_md(state: RolloutState) -> dg.MetadataValue:
     )
 
 
-def record_outcome(home: Path, state: RolloutState, run_id: str | None) -> tuple[Any, Path]:
-    """The canary section of the decision record and the timeline plot."""
-    plot = timeline_plot(state, home / "reports" / "canary" / f"{state.rollout_id}.png")
-    record = None
-    if state.record_id:
-        record = append_section(
-            home / "decisions",
-            state.record_id,
-            "canary",
-            {
-                "rollout_id": state.rollout_id,
-                "verdict": state.status,
-                "reasons": state.last_reasons,
-                "champion": state.champion_version,
-                "challenger": state.challenger_version,
-                "policy": state.policy.model_dump(mode="json"),
-                "thresholds": state.thresholds,
-                "timeline": [
-                    e.model_dump(mode="json") for e in state.timeline if e.verdict != "hold"
-                ],
-                "started_at": state.started_at,
-                "ended_at": state.ended_at,
-                "plot": str(plot),
-                "dagster_run_id": run_id,
-            },
-        )
-    return record, plot
-
-
 @dg.asset(group_name="serving", kinds={"bentoml", "mlflow"}, deps=[canary_rollout])
 def canary_result(
     context: dg.AssetExecutionContext,
@@ -218,116 +191,23 @@ def canary_result(
     )
 
 
-def _record_manual(home: Path, done: dict, reason: str) -> str:
-    """A decision record of an operator's move: who, what, when, from which version."""
-    import getpass
-
-    from evaluation.promotion.record import new_document, write_record
-
-    section = {
-        "action": done["action"],
-        "champion": done["champion"],
-        "replaced": done.get("replaced"),
-        "reason": reason,
-        "by": getpass.getuser(),
-        "at": time.time(),
-        "seconds_to_full_traffic": round(done["seconds"], 4),
-    }
-    return write_record(new_document({"manual": section}), home / "decisions").record_id
-
-
 def rollback_now(
     home: Path, serving: ServingResource, mlflow_config: Any, reason: str, to: str | None = None
 ) -> dict:
-    """All traffic to the champion now. During a rollout: the rollout is aborted (the
-    challenger keeps no traffic; aliases untouched). Otherwise: the champion alias goes back
-    to `previous` (and `previous` to the version rolled back from: a second rollback rolls
-    forward) and the service serves it (it is kept warm, so this is a flip). With `to`: any
-    registered version the gate passed becomes champion (loaded, then flipped).
+    """All traffic to the champion now, the registry and the record written before it
+    returns (`evaluation/rollout/controller.py` has the rules; the CLI's fast path settles
+    in a child process instead). With `to`: any gate-passed version becomes champion.
 
     Returns what was done, with `seconds` from the call to 100% champion traffic."""
-    started = time.perf_counter()
     client = serving.client()
+    router = HomeRouter(client, home) if client is not None else None
+    controller = RolloutController(home, router)
+    aliases = RegistryAliases(mlflow_config)
     if to is not None:
-        return _serve_version(home, client, mlflow_config, reason, str(to), started)
-    with locked(home):
-        state = read_rollout(home)
-        if state is not None and state.status in ("running", "promoting"):
-            if client is not None:
-                client.set_routing("off", 0.0)
-            else:
-                from bento.state import set_routing_offline
-
-                set_routing_offline(home, "off", 0.0)
-            seconds = time.perf_counter() - started
-            state = abort(state, f"manual rollback: {reason}", time.time())
-            write_rollout(home, state)
-            return {
-                "action": "rollout aborted",
-                "rollout_id": state.rollout_id,
-                "champion": state.champion_version,
-                "seconds": seconds,
-                "state": state,
-            }
-    # Traffic first (the rollout's rule too): the warm `previous` the service holds takes
-    # all traffic before the registry's aliases are written, which takes a second or two.
-    warm = _warm_previous(home)
-    flipped: float | None = None
-    if client is not None and warm is not None:
-        client.load(warm, "champion")
-        flipped = time.perf_counter() - started
-    move = rollback_alias(mlflow_config, mlflow_config.registered_model_name)
-    if client is not None and move.champion != warm:  # the registry is the truth
-        client.load(move.champion, "champion")
-        flipped = None
-    done = {
-        "action": "champion rolled back",
-        "champion": move.champion,
-        "replaced": move.replaced,
-        "seconds": flipped if flipped is not None else time.perf_counter() - started,
-        "state": None,
-    }
-    return {**done, "record_id": _record_manual(home, done, reason)}
-
-
-def _warm_previous(home: Path) -> str | None:
-    """The version the service keeps warm as `previous` (its serving state), if any."""
-    from bento.state import read_state
-
-    tag = read_state(home).previous
-    return tag.rsplit(":v", 1)[-1] if tag and ":v" in tag else None
-
-
-def _serve_version(
-    home: Path, client: Any, mlflow_config: Any, reason: str, version: str, started: float
-) -> dict:
-    """Make a registered, gate-passed `version` the champion, outside any rollout."""
-    from models.model_registry import gate_passed
-
-    name = mlflow_config.registered_model_name
-    with locked(home):
-        state = read_rollout(home)
-        if state is not None and state.status in ("running", "promoting"):
-            raise LookupError(
-                f"rollout {state.rollout_id} is running: `driftwise rollback` aborts it first"
-            )
-        try:
-            passed = gate_passed(mlflow_config, name, version)
-        except Exception as exc:  # MLflow's RestException: no such version
-            raise LookupError(f"{name} has no version {version}") from exc
-        if not passed:
-            raise LookupError(f"{name} v{version} did not pass the promotion gate: not served")
-        move = promote_alias(mlflow_config, name, version)
-        if client is not None:
-            client.load(version, "champion")
-    done = {
-        "action": f"champion set to v{version}",
-        "champion": version,
-        "replaced": move.replaced,
-        "seconds": time.perf_counter() - started,
-        "state": None,
-    }
-    return {**done, "record_id": _record_manual(home, done, reason)}
+        flip = controller.serve_version(str(to), reason, aliases)
+    else:
+        flip = controller.rollback(reason, aliases)
+    return dataclasses.asdict(flip)
 
 
 class RollbackConfig(dg.Config):
@@ -344,12 +224,8 @@ def rollback_op(
 ) -> dict:
     """`driftwise rollback` as a Dagster job: all traffic back to the champion."""
     done = rollback_now(home.root, serving, mlflow.config(), config.reason)
-    state = done.pop("state")
-    if state is not None:
-        with locked(home.root):
-            record_outcome(home.root, state, context.run_id)
-            write_rollout(home.root, state.model_copy(update={"recorded": True}))
-    context.log.info("%s in %.3fs", done["action"], done["seconds"])
+    context.log.info("%s: v%s, all traffic in %ss", done["action"], done["champion"],
+                     done["seconds"])  # fmt: skip
     return done
 
 

@@ -124,8 +124,11 @@ def _arm(rows: pd.DataFrame, truth: pd.Series, thresholds: Thresholds | None) ->
     if rows.empty:
         return ArmEvidence()
     ok = rows[rows["error"].isna()]
-    per_request = rows.groupby("root").agg(
-        latency=("latency_ms", "max"), failed=("error", lambda s: s.notna().any())
+    # vectorised "any error in the request" (a lambda per group costs a tick seconds)
+    per_request = (
+        rows.assign(failed=rows["error"].notna())
+        .groupby("root")
+        .agg(latency=("latency_ms", "max"), failed=("failed", "any"))
     )
     joined = ok["request_id"].map(truth)
     has_label = joined.notna()

@@ -229,18 +229,35 @@ def rollback(
     to: str | None = typer.Option(
         None, help="Serve this registered version instead (the gate must have passed it)."
     ),
+    wait: bool = typer.Option(
+        False, help="Return after the registry and the decision record are written too."
+    ),
 ) -> None:
     """All traffic to the champion now: aborts a running canary, or (with none running)
-    swaps the champion and `previous` aliases and serves it (kept warm: a flip; a second
-    rollback rolls forward). --to VERSION serves any gate-passed version."""
-    from orchestration.cli.operator import rollback as do_rollback
+    serves `previous` (kept warm: a flip) and swaps the champion and `previous` aliases (a
+    second rollback rolls forward). --to VERSION serves any gate-passed version."""
+    from evaluation.rollout.controller import Unsettled
+    from orchestration.cli.rollback import rollback as do_rollback
 
-    settings = _existing_home()
+    settings = _settings()
+    if not settings.root.is_dir():
+        console.print(f"[red]no runtime home at {settings.root}: `driftwise run` makes one[/red]")
+        raise typer.Exit(1)
     try:
-        do_rollback(settings, console, reason, to)
-    except LookupError as exc:
+        do_rollback(settings, console, reason, to, wait)
+    except (LookupError, Unsettled) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
+
+
+@app.command(hidden=True)
+def settle() -> None:
+    """Move the registry's aliases and write the record of a rollback whose traffic is
+    already flipped (what `driftwise rollback` starts in the background)."""
+    from orchestration.cli.rollback import settle as do_settle
+
+    done = do_settle(_settings())
+    console.print(f"settled: {done}" if done else "nothing pending")
 
 
 @app.command()

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from evaluation.promotion.record import load_record
-from evaluation.rollout.store import locked, read_rollout, summary, write_rollout
+from evaluation.rollout.store import locked, read_pending, read_rollout, summary, write_rollout
 from models.model_registry import CHALLENGER, CHAMPION, PREVIOUS, aliased_version
 from orchestration.cli.serve import tracking_config
 from orchestration.resources import ServingResource
@@ -78,6 +78,7 @@ def _drift(settings: DriftwiseSettings) -> str:
 def status(settings: DriftwiseSettings, console: Console) -> dict[str, Any]:
     tracking = tracking_config(settings)
     name = tracking.registered_model_name
+    settled = _settle_pending(settings, tracking)
     aliases = {a: aliased_version(tracking, name, a) for a in (CHAMPION, CHALLENGER, PREVIOUS)}
     serving = ServingResource(home=str(settings.root))
     roles = serving.roles()
@@ -102,6 +103,8 @@ def status(settings: DriftwiseSettings, console: Console) -> dict[str, Any]:
         s = summary(rollout)
         info["rollout"] = f"{s['rollout_id']} {s['status']} at stage {s['stage']} ({s['routing']})"
         info["last decision"] = f"{s['last_verdict']}: {s['last_reasons']}"
+    if settled is not None:
+        info["settled now"] = f"{settled.action}: v{settled.champion} (a move left pending)"
     info["drift"] = _drift(settings)
     info.update(_last_runs())
     console.print(_kv_table(f"Driftwise status ({settings.root})", list(info.items())))
@@ -110,6 +113,18 @@ def status(settings: DriftwiseSettings, console: Console) -> dict[str, Any]:
     title = "Sensors and schedules" + ("" if daemon else " (no dagster-daemon is running)")
     console.print(_kv_table(title, _sensors(settings, daemon)))
     return info
+
+
+def _settle_pending(settings: DriftwiseSettings, tracking: Any) -> Any:
+    """A rollback whose background settling died: its registry side and record, now (the
+    aliases shown must be where the traffic went)."""
+    from evaluation.rollout.controller import RegistryAliases, RolloutController
+    from orchestration.cli.rollback import home_router
+
+    if read_pending(settings.root) is None:
+        return None
+    controller = RolloutController(settings.root, home_router(settings.root))
+    return controller.settle(RegistryAliases(tracking))
 
 
 def _served_costs(client: Any) -> dict[str, dict[str, Any]]:
@@ -197,26 +212,6 @@ def finish(settings: DriftwiseSettings, rollout_id: str) -> dict[str, Any]:
         tags={"driftwise/trigger": "cli"},
     )
     return dict(result.output_for_node("canary_result"))
-
-
-def rollback(
-    settings: DriftwiseSettings, console: Console, reason: str, to: str | None = None
-) -> dict[str, Any]:
-    from assets.canary import record_outcome, rollback_now
-
-    serving = ServingResource(home=str(settings.root))
-    done = rollback_now(settings.root, serving, tracking_config(settings), reason, to)
-    state = done.pop("state")
-    if state is not None:
-        with locked(settings.root):
-            record_outcome(settings.root, state, None)
-            write_rollout(settings.root, state.model_copy(update={"recorded": True}))
-    console.print(
-        f"{done['action']}: champion v{done['champion']}, all traffic to it "
-        f"{done['seconds'] * 1000:.0f} ms after the command"
-        + (f" (record {done['record_id'][:12]})" if done.get("record_id") else "")
-    )
-    return done
 
 
 def _scalar(value: Any) -> str:

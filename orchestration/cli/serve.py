@@ -47,8 +47,12 @@ def tracking_config(settings: DriftwiseSettings) -> TrackingConfig:
 
 def prepare_serving(settings: DriftwiseSettings) -> ServingState:
     """Import the champion (+ previous) into the store and write the serving state."""
+    from evaluation.rollout.controller import RegistryAliases, RolloutController
+
     tracking = tracking_config(settings)
     name = tracking.registered_model_name
+    # a rollback left pending by a killed settler: the registry first, then serve what it names
+    RolloutController(settings.root, None).settle(RegistryAliases(tracking))
     champion = aliased_version(tracking, name, CHAMPION)
     if champion is None:
         raise NoChampion(

@@ -18,6 +18,7 @@ import json
 import random
 import shutil
 import socket
+import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +32,7 @@ from bento.state import ServingState, write_state
 from bento.store import import_version, load_stored
 from data.schema import DatasetSpec
 from evaluation.rollout.policy import RolloutPolicy, Stage
-from evaluation.rollout.store import read_rollout, write_rollout
+from evaluation.rollout.store import read_pending, read_rollout, write_rollout
 from models.model_registry import CHAMPION, PREVIOUS, aliased_version, promote
 from models.tracking import client_for
 from orchestration.cli.serve import prepare_serving, start_background, stop_background
@@ -290,8 +291,15 @@ def test_canary_rolls_back_a_bad_challenger_and_promotes_a_good_one(served, monk
         rolled = runner.invoke(app, ["rollback", "--reason", "test"])
         assert rolled.exit_code == 0, rolled.output
         assert "champion rolled back" in rolled.output
-        assert aliased_version(served.tracking, served.name, CHAMPION).version == "1"
+        # traffic is flipped when the command returns; its `driftwise settle` child writes
+        # the registry and the record right after
         assert client.roles()["champion_version"] == "1"
+        deadline = time.monotonic() + 120
+        while read_pending(home) is not None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert read_pending(home) is None, (home / "logs" / "settle.log").read_text()
+        assert aliased_version(served.tracking, served.name, CHAMPION).version == "1"
+        assert aliased_version(served.tracking, served.name, PREVIOUS).version == good
         print(rolled.output)
         # ... and `driftwise promote` ends a running canary by the operator's word
         begin_rollout(home, client, served.name, "1", good, good_policy)
