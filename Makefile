@@ -52,8 +52,12 @@ serve: venv
 # real stack (budget: 10 minutes on 2 cores); `test-e2e` - whole scenarios on daemons and
 # live services, the loop in the README's home among them; `test-prod` - the prod profile.
 DURATIONS := --durations=25
+# COVERAGE=1: line + branch coverage of the in-process code ([tool.coverage] in pyproject),
+# its table and total printed at the end (CI sets it; it costs the stage ~50% more time).
+COVERAGE ?=
+COV_ARGS := $(if $(COVERAGE),--cov --cov-report=term --cov-report=json:.coverage.json,)
 test: data
-	$(BIN)/python -m pytest -m "not prod and not e2e" $(DURATIONS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not prod and not e2e" $(DURATIONS) $(COV_ARGS) $(PYTEST_ARGS)
 
 test-fast: data
 	$(BIN)/python -m pytest -m "not slow and not prod and not e2e" $(PYTEST_ARGS)

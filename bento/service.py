@@ -59,7 +59,7 @@ from bento.schemas import (
     RoutingUpdate,
 )
 from bento.state import ServingState, read_state, write_state
-from bento.store import CASCADE_KEY, KEPT_DISAGREEMENT_KEY, VARIANT_KEY, load_stored
+from bento.store import CASCADE_KEY, KEPT_DISAGREEMENT_KEY, load_stored, load_tiers
 
 log = logging.getLogger(__name__)
 
@@ -191,18 +191,7 @@ class LoadedModels:
     def tiers(self, tag: str) -> dict[str, Any]:
         with self._lock:
             if tag not in self._models:
-                from models.inference import load_predictor
-
-                stored = load_stored(tag)
-                # The runtime model_variants chose (fastest within policy), else torch fp32.
-                variant = stored.metadata.get(VARIANT_KEY) or "torch-fp32"
-                tiers = {
-                    t: load_predictor(p, encoder_variant=variant, cache_dir=self._cache)
-                    for t, p in stored.tiers.items()
-                }
-                for predictor in tiers.values():
-                    predictor.predict_proba(["warm up"])  # first call allocates; not a request's
-                self._models[tag] = tiers
+                self._models[tag] = load_tiers(load_stored(tag), self._cache)
             return self._models[tag]
 
     def load(self, tag: str) -> dict[str, Any]:

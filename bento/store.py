@@ -123,3 +123,19 @@ def load_stored(tag: str) -> StoredModel:
         labels=list(first),
         metadata=dict(ref.info.metadata),
     )
+
+
+def load_tiers(stored: StoredModel, cache_dir: Path) -> dict[str, Any]:
+    """tier -> warmed predictor of a store model, on the runtime `model_variants` chose for it
+    (the fastest within policy; torch fp32 when none was recorded). The service and
+    `driftwise predict` load through here, so a batch is scored as a request would be."""
+    from models.inference import load_predictor
+
+    variant = stored.metadata.get(VARIANT_KEY) or "torch-fp32"
+    tiers = {
+        t: load_predictor(p, encoder_variant=variant, cache_dir=cache_dir)
+        for t, p in stored.tiers.items()
+    }
+    for predictor in tiers.values():
+        predictor.predict_proba(["warm up"])  # first call allocates; not a request's
+    return tiers

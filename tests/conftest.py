@@ -70,8 +70,16 @@ def vader_df(data_wheel: Path) -> pd.DataFrame:
 def shared_embeddings(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One MiniLM embedding cache for the whole session. Entries are keyed by row id (a
     hash of the text) and encoder runtime, so sharing is exact: the golden set's 800 rows
-    are embedded once per session instead of once per module that judges a model."""
-    return tmp_path_factory.mktemp("shared-embeddings")
+    are embedded once per session instead of once per module that judges a model.
+
+    Seeded with a copy of the repo home's cache when `make run` has filled it (CI runs it
+    first): the same rows, the same runtime, the same vectors - a copy, so the tests never
+    write into the user's home. The cold path has its own tests (test_embedding_cache.py)."""
+    shared = tmp_path_factory.mktemp("shared-embeddings")
+    seed = CACHE_DIR / "embeddings"
+    if seed.is_dir():
+        shutil.copytree(seed, shared, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.lock"))
+    return shared
 
 
 def link_embeddings(home: Path, shared: Path) -> Path:

@@ -250,6 +250,50 @@ def rollback(
         raise typer.Exit(1) from exc
 
 
+@app.command()
+def predict(
+    source: Annotated[str, typer.Argument(help="CSV / TSV / JSONL / Parquet file, or - (stdin).")],
+    out: str | None = typer.Option(
+        None,
+        help="Output file (its suffix sets the format) or - (stdout); default: "
+        "SOURCE.predictions.<suffix> beside the input.",
+    ),
+    model: str = typer.Option(
+        "champion", help="An alias (champion, previous, challenger) or a registered version number."
+    ),
+    format: str | None = typer.Option(
+        None,
+        help="How to parse: csv, tsv, jsonl, parquet (default: the file's suffix; csv for stdin).",
+    ),
+) -> None:
+    """Score a file with a registered model, in this process, as the service would answer:
+    every input column plus label, confidence, tier and model_version; rows without text or
+    over the dataset's max_text_chars go to a reject file with their reasons."""
+    from orchestration.cli.predict import PredictError
+    from orchestration.cli.predict import predict as do_predict
+
+    settings = _settings()
+    if not settings.root.is_dir():
+        console.print(f"[red]no runtime home at {settings.root}: `driftwise run` makes one[/red]")
+        raise typer.Exit(1)
+    err = Console(stderr=True)
+    try:
+        done = do_predict(settings, console, source, out, model, format)
+    except PredictError as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from exc
+    rate = done.scored / done.seconds if done.seconds else 0.0
+    tiers = ", ".join(f"{t} {n}" for t, n in sorted(done.by_tier.items()))
+    err.print(
+        f"{done.model} v{done.version}: scored {done.scored} rows in {done.seconds:.1f} s "
+        f"({rate:.0f} texts/s; answered by {tiers or 'none'})"
+        + (f" -> {done.out}" if done.out else "")
+    )
+    if done.rejected:
+        reasons = ", ".join(f"{r} {n}" for r, n in done.rejected.most_common())
+        err.print(f"rejected {sum(done.rejected.values())} rows ({reasons}) -> {done.rejects}")
+
+
 @app.command(hidden=True)
 def settle() -> None:
     """Move the registry's aliases and write the record of a rollback whose traffic is

@@ -65,7 +65,7 @@ from tests.conftest import link_embeddings
 
 pytestmark = pytest.mark.slow  # two real training + evaluation chains (~1-2 min together)
 
-PER_DOMAIN = 300
+PER_DOMAIN = 200
 # Floors sized for a candidate trained on ~500 rows (the defaults target a full retrain); a
 # model that learned nothing sits near 0.5 and misses them by a wide margin.
 POLICY = EvaluationConfig(
@@ -76,7 +76,7 @@ POLICY = EvaluationConfig(
     max_estimated_accuracy_drop=0.12,
     n_resamples=1000,
 )
-TRAIN = TrainConfig(fast_max_epochs=3, accurate_max_epochs=20)
+TRAIN = TrainConfig(fast_max_epochs=3, accurate_max_epochs=12)
 CHAIN = [ingested_batch, *RETRAIN_ASSETS]
 
 

@@ -203,7 +203,10 @@ def test_three_imbalanced_classes(movies, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e  # two spawned training processes (~27 s): the e2e stage, not `make test`
 def test_ddp_two_cpu_processes(fast_snapshot, tmp_path):
+    """models/training.py's `train` with Lightning's ddp_spawn on two CPU processes (the
+    multi-device path a GPU machine takes): it learns, and its bundle predicts."""
     spec = TrainSpec(tier="fast", accelerator="cpu", devices=2, strategy="ddp_spawn", max_epochs=2)
     result = train(fast_snapshot, spec, tmp_path)
     assert result.macro_f1 > 0.5 + CHANCE_MARGIN
