@@ -71,10 +71,20 @@ def truncation_notices(bundles: dict[str, str], golden: pd.DataFrame) -> list[Tr
     return notices
 
 
+GAP_TOLERANCE = 0.0005  # half the last printed digit: a gap that prints as 0.000 is no gap
+
+
 def baseline_gap_notice(challenger: str, challenger_f1: float, baseline_f1: float) -> str:
-    """The challenger's macro-F1 against the baseline's, in words."""
+    """The challenger's macro-F1 against the baseline's, in words. Within GAP_TOLERANCE it
+    reads "equal to", with the tolerance stated (never "BELOW ... -0.000")."""
     gap = challenger_f1 - baseline_f1
-    side = "above" if gap > 0 else ("equal to" if gap == 0 else "BELOW")
+    if abs(gap) < GAP_TOLERANCE:
+        return (
+            f"{challenger} macro-F1 {challenger_f1:.3f} is equal to the {NAME} reference "
+            f"({baseline_f1:.3f}, within {GAP_TOLERANCE:g}); reference only, the verdict does "
+            "not use it."
+        )
+    side = "above" if gap > 0 else "BELOW"
     return (
         f"{challenger} macro-F1 {challenger_f1:.3f} is {side} the {NAME} reference "
         f"({baseline_f1:.3f}, {gap:+.3f}); reference only, the verdict does not use it."

@@ -205,6 +205,7 @@ def _decision_table(instance: dg.DagsterInstance, settings: DriftwiseSettings) -
     """The latest promotion decision, one row per policy rule (failures first), read from
     its decision record - not the markdown of the Dagster metadata, which rich cannot nest."""
     from evaluation.promotion.record import load_record
+    from orchestration.cli.tables import rule_rows
 
     md = _metadata(instance, "promotion_decision") or {}
     champion = _metadata(instance, "champion_model") or {}
@@ -218,8 +219,8 @@ def _decision_table(instance: dg.DagsterInstance, settings: DriftwiseSettings) -
     if md.get("decision_record_id"):
         record = load_record(settings.layout.decisions, str(md["decision_record_id"]))
         reasons = record.sections.get("verdict", {}).get("reasons", [])
-    for r in sorted(reasons, key=lambda r: bool(r.get("passed")))[:12]:
-        table.add_row(str(r.get("rule")), "yes" if r.get("passed") else "NO", str(r.get("message")))
+    for row in rule_rows(reasons):
+        table.add_row(*row)
     table.caption = (
         f"champion now: {champion.get('champion', 'none')} "
         f"(route: {champion.get('route', '-')}); `driftwise explain ID` shows the whole record"

@@ -16,6 +16,7 @@ from evaluation.promotion.record import load_record
 from evaluation.rollout.store import locked, read_pending, read_rollout, summary, write_rollout
 from models.model_registry import CHALLENGER, CHAMPION, PREVIOUS, aliased_version
 from orchestration.cli.serve import tracking_config
+from orchestration.cli.tables import rule_rows
 from orchestration.resources import ServingResource
 from orchestration.settings import DriftwiseSettings
 
@@ -25,7 +26,7 @@ def _kv_table(title: str, rows: list[tuple[str, Any]]) -> Table:
     table.add_column("what", style="bold")
     table.add_column("value", overflow="fold")
     for key, value in rows:
-        table.add_row(key, "-" if value is None or value == "" else str(value))
+        table.add_row(escape(key), "-" if value is None or value == "" else escape(str(value)))
     return table
 
 
@@ -278,12 +279,9 @@ def explain(settings: DriftwiseSettings, console: Console, decision: str) -> Non
     head.add_column("rule")
     head.add_column("ok")
     head.add_column("reason", overflow="fold")
-    for reason in sorted(verdict.get("reasons", []), key=lambda r: bool(r.get("passed"))):
-        head.add_row(
-            str(reason.get("rule")),
-            "yes" if reason.get("passed") else "NO",
-            str(reason.get("message")),
-        )
+    reasons = verdict.get("reasons", [])
+    for row in rule_rows(reasons, limit=len(reasons)):  # explain shows them all
+        head.add_row(*row)
     console.print(head)
     for name, payload in sections.items():
         if name == "verdict":

@@ -121,6 +121,10 @@ def test_gap_notice_and_model_table_say_what_is_judged() -> None:
         "(0.750, -0.050); reference only, the verdict does not use it."
     )
     assert " above " in baseline_gap_notice("c", 0.8, 0.75)
+    # the 20-class run's "0.877 is BELOW the baseline (0.877, -0.000)": equal, said so
+    same = baseline_gap_notice("c", 0.87702, 0.87731)
+    assert "is equal to the baseline" in same and "within 0.0005" in same and "BELOW" not in same
+    assert "BELOW" in baseline_gap_notice("c", 0.8765, 0.8773)  # prints as -0.001: a gap
     assert model_table({}, "x").empty
 
 
