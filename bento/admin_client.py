@@ -82,12 +82,7 @@ class HomeRouter:
         return self.client.set_routing(mode, weight)
 
     def served_versions(self) -> tuple[str | None, str | None]:
-        from bento.state import read_state
+        from bento.state import read_state, tag_version
 
         state = read_state(self.home)
-        return _version(state.champion), _version(state.previous)
-
-
-def _version(tag: str | None) -> str | None:
-    """`driftwise-sentiment:v3` -> "3" (the serving state keeps BentoML store tags)."""
-    return tag.rsplit(":v", 1)[-1] if tag and ":v" in tag else None
+        return tag_version(state.champion), tag_version(state.previous)

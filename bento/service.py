@@ -58,7 +58,7 @@ from bento.schemas import (
     LoadRequest,
     RoutingUpdate,
 )
-from bento.state import ServingState, read_state, write_state
+from bento.state import ServingState, read_state, tag_version, write_state
 from bento.store import CASCADE_KEY, KEPT_DISAGREEMENT_KEY, load_stored, load_tiers
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ class Driftwise:
         return self.models.tiers(self._tags[model_key])[tier].predict_proba(texts)
 
     def _forwarded(self, model_key: str, tier: str, n: int, cpu_seconds: float) -> None:
-        version = model_key.rsplit(":v", 1)[-1]  # ServedModel.key is "<name>:v<version>"
+        version = str(tag_version(model_key))  # ServedModel.key is "<name>:v<version>"
         BATCH_SIZE.labels(tier=tier).observe(n)
         self.cost.forward(version, tier, self.engine.cost_units(cpu_seconds))
 

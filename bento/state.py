@@ -23,6 +23,12 @@ class ServingState(BaseModel):
     routing: RoutingUpdate = Field(default_factory=lambda: RoutingUpdate(mode="off"))
 
 
+def tag_version(tag: str | None) -> str | None:
+    """`driftwise-sentiment:v3` -> "3": the version in a store tag or a served model's key
+    (both end in `:v<version>`); None for no tag."""
+    return tag.rsplit(":v", 1)[-1] if tag and ":v" in tag else None
+
+
 def serving_dir(home: Path) -> Path:
     return Path(home) / "serving"
 
