@@ -456,10 +456,6 @@ def run(
             console.print("service stopped (--no-serve)")
 
 
-if __name__ == "__main__":
-    app()
-
-
 prod_app = typer.Typer(
     no_args_is_help=True,
     help="Local stand-ins of the prod profile's servers (PostgreSQL, S3, MLflow, Redis, celery).",
@@ -516,3 +512,8 @@ def prod_env(state: _PROD_STATE = Path(".driftwise-prod")) -> None:
         console.print(f"no stand-ins under {state}: run `driftwise prod up`", style="red")
         raise typer.Exit(1)
     typer.echo(export_lines(stack.env), nl=False)
+
+
+# Last: `python -m orchestration.cli.app` must see every command (the prod group included).
+if __name__ == "__main__":
+    app()

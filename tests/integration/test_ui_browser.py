@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import ARTIFACTS, REPO, ProdLoop
+from tests.integration.conftest import ARTIFACTS, ProdLoop
 
 pytestmark = [pytest.mark.prod, pytest.mark.integration, pytest.mark.slow]
 
@@ -62,7 +62,7 @@ def dagster_ui(prod_make_run: ProdLoop) -> Iterator[str]:
     log = (home / "logs" / "dagster-ui.log").open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestration.cli.launch_ui", "--port", str(port)],
-        cwd=REPO,
+        cwd=prod_make_run.checkout,  # its env's PYTHONPATH: the checkout's code
         env=dict(prod_make_run.env, DAGSTER_HOME=str(home / "dagster")),
         stdout=log,
         stderr=subprocess.STDOUT,
