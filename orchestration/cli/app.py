@@ -430,6 +430,13 @@ def run(
         except (RunFailed, LoopBusy) as exc:
             console.print(f"[red]failed: {escape(str(exc))}[/red]")
             raise typer.Exit(2) from exc
+        from orchestration.cli.daemon import kept_pair
+
+        if kept_pair(settings.layout.dagster_home) is None:
+            console.print(
+                f"the sensors stopped with this run: `driftwise daemon up` keeps them running, "
+                f"so a file dropped into {settings.layout.landing} is ingested by itself"
+            )
     else:
         from orchestration.cli.main_loop import GateStopped, claim_sample, run_main_loop
         from orchestration.cli.recovery import LoopBusy
@@ -512,6 +519,77 @@ def prod_env(state: _PROD_STATE = Path(".driftwise-prod")) -> None:
         console.print(f"no stand-ins under {state}: run `driftwise prod up`", style="red")
         raise typer.Exit(1)
     typer.echo(export_lines(stack.env), nl=False)
+
+
+daemon_app = typer.Typer(
+    no_args_is_help=True,
+    help="The Dagster daemon + code server of this runtime home, kept running in the "
+    "background: sensors keep ingesting dropped files and launching retrains.",
+)
+app.add_typer(daemon_app, name="daemon")
+
+
+@daemon_app.command("up")
+def daemon_up() -> None:
+    """Start the pair `driftwise run` uses, in their own sessions (they outlive this
+    terminal); nothing new if it already runs. A `driftwise run` pauses it and starts it
+    again when it ends."""
+    from orchestration.cli.daemon import keep_up, kept_pair
+    from orchestration.cli.recovery import PID_FILE as RUN_PID
+    from orchestration.cli.recovery import loop_owner
+
+    settings = _settings()
+    log = settings.layout.logs / "dagster-daemon.log"
+    running = kept_pair(settings.layout.dagster_home)
+    if running is not None:  # before `init` (~5 s): asking twice costs nothing
+        console.print(
+            f"dagster-daemon already running (daemon pid {running['daemon']}, code server pid "
+            f"{running['code_server']}); log {log}; `driftwise daemon down` stops it"
+        )
+        return
+    owner = loop_owner(settings.layout.logs / RUN_PID)
+    if owner is not None:  # its own daemon runs the sensors; two would tick each one twice
+        console.print(
+            f"[red]a `driftwise run` (pid {owner}) owns this home and runs its own daemon: "
+            "start the kept one after it ends[/red]"
+        )
+        raise typer.Exit(1)
+    init()
+    pids, started = keep_up(settings.layout.dagster_home, log)
+    what = "started" if started else "already running"
+    console.print(
+        f"dagster-daemon {what} (daemon pid {pids['daemon']}, code server pid "
+        f"{pids['code_server']}); log {log}; `driftwise daemon down` stops it"
+    )
+
+
+@daemon_app.command("down")
+def daemon_down() -> None:
+    """Stop the kept pair (SIGTERM, then SIGKILL after 30 s); nothing to do if none runs."""
+    from orchestration.cli.daemon import kept_pair, take_down
+    from orchestration.cli.recovery import KEPT_STOP_S
+
+    settings = _existing_home()
+    if kept_pair(settings.layout.dagster_home) is None:
+        console.print("no kept dagster-daemon runs for this home")
+        return
+    take_down(settings.layout.dagster_home, grace_s=KEPT_STOP_S)
+    console.print("dagster-daemon stopped: dropped files now wait for `driftwise daemon up`")
+
+
+@daemon_app.command("status")
+def daemon_status() -> None:
+    """Whether a daemon runs the sensors of this home; exit code 3 when none does."""
+    from orchestration.cli.operator import daemon_line, heartbeat_now
+
+    settings = _existing_home()
+    heartbeat = heartbeat_now()
+    console.print(f"dagster-daemon: {escape(daemon_line(settings, heartbeat))}")
+    if not heartbeat:
+        from orchestration.cli.daemon import kept_pair
+
+        if kept_pair(settings.layout.dagster_home) is None:
+            raise typer.Exit(3)
 
 
 # Last: `python -m orchestration.cli.app` must see every command (the prod group included).

@@ -103,26 +103,75 @@ def alive_as(pid: int, *markers: bytes) -> bool:
     return any(marker in cmdline for marker in markers)
 
 
-def stop_stale(dagster_home: Path) -> bool:
-    """Kill the daemon and code server that a killed `driftwise run` left (SIGKILL or a
-    lost terminal skip its clean-up): two daemons on one instance would tick every sensor
-    twice. True if any of them was still alive."""
+def _recorded(dagster_home: Path) -> dict[str, int]:
+    """The pair's pids from DAGSTER_HOME/daemon.pid ({} when there is none)."""
     path = Path(dagster_home) / PID_FILE
     if not path.exists():
-        return False
-    killed = False
-    for pid in json.loads(path.read_text()).values():
-        if alive_as(int(pid), b"dagster"):
+        return {}
+    recorded = json.loads(path.read_text())
+    return {name: int(recorded[name]) for name in ("daemon", "code_server") if name in recorded}
+
+
+def kept_pair(dagster_home: Path) -> dict[str, int] | None:
+    """The pids of a pair `driftwise daemon up` left running for this home (both alive),
+    else None."""
+    path = Path(dagster_home) / PID_FILE
+    if not path.exists() or not json.loads(path.read_text()).get("kept"):
+        return None
+    pids = _recorded(dagster_home)
+    alive = len(pids) == 2 and all(alive_as(pid, b"dagster") for pid in pids.values())
+    return pids if alive else None
+
+
+def stop_stale(dagster_home: Path, grace_s: float = 0.0) -> bool:
+    """Stop the daemon and code server recorded for this home: the pair a killed `driftwise
+    run` left (SIGKILL or a lost terminal skip its clean-up: two daemons on one instance
+    would tick every sensor twice), or a kept one (`grace_s` > 0: SIGTERM first, so its
+    runs end cleanly). True if any of them was still alive."""
+    path = Path(dagster_home) / PID_FILE
+    alive = [pid for pid in _recorded(dagster_home).values() if alive_as(pid, b"dagster")]
+    if grace_s > 0:
+        for pid in alive:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(int(pid), signal.SIGKILL)
-                killed = True
+                os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and any(alive_as(p, b"dagster") for p in alive):
+            time.sleep(0.2)
+    for pid in alive:
+        if alive_as(pid, b"dagster"):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
     path.unlink(missing_ok=True)
-    return killed
+    return bool(alive)
 
 
-def start_daemon(dagster_home: Path, log_path: Path) -> DaemonProcess:
+def take_down(dagster_home: Path, grace_s: float) -> bool:
+    """`driftwise daemon down`: stop the recorded pair (SIGTERM, SIGKILL after `grace_s`)
+    and wipe the daemon heartbeats it wrote - they would say "running" for another
+    HEARTBEAT_STALE_S (a `make dagster` daemon, if any, writes its own again within ~30 s).
+    True if any of them was still alive."""
+    stopped = stop_stale(dagster_home, grace_s=grace_s)
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        instance.wipe_daemon_heartbeats()
+    return stopped
+
+
+def keep_up(dagster_home: Path, log_path: Path) -> tuple[dict[str, int], bool]:
+    """`driftwise daemon up`: the home's daemon pair, started in their own sessions so they
+    outlive the terminal, unless a kept pair already runs. Returns its pids and whether it
+    was started now."""
+    running = kept_pair(dagster_home)
+    if running is not None:
+        return running, False
+    stop_stale(dagster_home)  # a pair a killed run left, or half of one
+    proc = start_daemon(dagster_home, log_path, kept=True)
+    return {"daemon": proc.daemon.pid, "code_server": proc.code_server.pid}, True
+
+
+def start_daemon(dagster_home: Path, log_path: Path, kept: bool = False) -> DaemonProcess:
     """Start the code server, wait until it answers, then the daemon on a workspace file
-    (in `dagster_home`) that points at it; their pids go to DAGSTER_HOME/daemon.pid."""
+    (in `dagster_home`) that points at it; their pids go to DAGSTER_HOME/daemon.pid, with
+    `kept` when they are to outlive the command (`driftwise daemon up`)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, DAGSTER_HOME=str(dagster_home))
     bin_dir = Path(sys.executable).parent
@@ -158,7 +207,8 @@ def start_daemon(dagster_home: Path, log_path: Path) -> DaemonProcess:
             server.wait()
             raise
     pid_file = Path(dagster_home) / PID_FILE
-    pid_file.write_text(json.dumps({"daemon": daemon.pid, "code_server": server.pid}))
+    record = {"daemon": daemon.pid, "code_server": server.pid, "kept": kept}
+    pid_file.write_text(json.dumps(record))
     return DaemonProcess(daemon, server, pid_file)
 
 

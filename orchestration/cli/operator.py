@@ -108,8 +108,9 @@ def status(settings: DriftwiseSettings, console: Console) -> dict[str, Any]:
         info["settled now"] = f"{settled.action}: v{settled.champion} (a move left pending)"
     info["drift"] = _drift(settings)
     info.update(_last_runs())
+    daemon = heartbeat_now()
+    info["dagster-daemon"] = daemon_line(settings, daemon)
     console.print(_kv_table(f"Driftwise status ({settings.root})", list(info.items())))
-    daemon = _daemon_alive()
     info["daemon"] = daemon
     title = "Sensors and schedules" + ("" if daemon else " (no dagster-daemon is running)")
     console.print(_kv_table(title, _sensors(settings, daemon)))
@@ -147,7 +148,23 @@ def served_cost(cost: dict[str, Any]) -> str:
     return f"{per_1k:.3g} units per 1k predictions ({n} served{share})"
 
 
-def _daemon_alive() -> bool:
+def daemon_line(settings: DriftwiseSettings, heartbeat: bool) -> str:
+    """Who runs the sensors now, in one line (`driftwise status`, `driftwise daemon status`)."""
+    from orchestration.cli.daemon import kept_pair
+
+    kept = kept_pair(settings.layout.dagster_home)
+    if kept is not None:
+        beat = "heartbeat current" if heartbeat else "no heartbeat yet"
+        return (
+            f"kept by `driftwise daemon up` (daemon pid {kept['daemon']}, code server pid "
+            f"{kept['code_server']}; {beat}); `driftwise daemon down` stops it"
+        )
+    if heartbeat:
+        return "running (a `driftwise run` or `make dagster`): the sensors stop with it"
+    return "not running: dropped files wait; `driftwise daemon up` keeps the sensors running"
+
+
+def heartbeat_now() -> bool:
     import dagster as dg
 
     from orchestration.cli.runs import daemon_alive

@@ -5,8 +5,10 @@ environment variables alone, through a real dagster-daemon and landing sensor, a
 registry, the real retrain job (fast tier), real MLflow, to @champion of their own model,
 served at the end by a real `bentoml serve` that answers /classify with one of their labels.
 A first run is SIGKILLed mid-retrain: the next one recovers (its
-unfinished run marked failed) and finishes. Also the refusal of a file that does not exist
-(exit code 2, nothing landed).
+unfinished run marked failed) and finishes. Then `driftwise daemon up` keeps a real daemon
+pair running for that home (their own sessions: they outlive the terminal) and a file
+dropped into `landing/` is ingested with no other command, until `driftwise daemon down`.
+Also the refusal of a file that does not exist (exit code 2, nothing landed).
 """
 
 import json
@@ -20,11 +22,13 @@ import urllib.request
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
 from data.trec import load_trec_questions
 from models.lineage import GATE_PASSED, RUN_TAG_GATE
+from orchestration.cli.daemon import alive_as, kept_pair
 from orchestration.cli.runs import failures
 from tests.conftest import user_env
 
@@ -137,6 +141,7 @@ def test_own_csv_reaches_a_champion_through_the_daemon(
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     # the golden set was carved by the killed run or by this one; either way it is named
     assert "PROMOTE" in proc.stdout and "golden set golden/" in proc.stdout, proc.stdout[-3000:]
+    assert "`driftwise daemon up` keeps them running" in proc.stdout  # the sensors stopped
     assert "recovering from a killed `driftwise run`: 1 unfinished run(s)" in proc.stdout
     # the Bento was built with its store inside the checkout (the README's layout)
     assert list((home / "bentoml" / "bentos" / "driftwise-questions").iterdir())
@@ -179,3 +184,64 @@ def test_own_csv_reaches_a_champion_through_the_daemon(
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     champion = client.get_model_version_by_alias("driftwise-questions", "champion")
     assert champion.tags["promotion_verdict"] == "passed"
+
+    # The sensors kept running after the run: a dropped file flows into an ingest run.
+    dropped = questions.drop(questions.sample(2000, random_state=2).index).head(300)
+    _keep_up_and_drop(cli, checkout_copy, dropped[["question", "topic"]])
+
+
+def _ingests(dagster_home: Path) -> list[dg.DagsterRun]:
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            return list(instance.get_runs(filters=dg.RunsFilter(job_name="ingest")))
+    finally:
+        del os.environ["DAGSTER_HOME"]
+
+
+def _keep_up_and_drop(cli: list[str], checkout: Path, rows: pd.DataFrame) -> None:
+    """`driftwise daemon up` (twice: the second starts nothing), a file dropped into the
+    landing zone and ingested by the kept daemon's sensor, `status`, then `daemon down`."""
+
+    def daemon(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*cli, "daemon", *args],
+            cwd=checkout,
+            env=_user_in(checkout),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    home = checkout / ".driftwise"
+    before = len(_ingests(home / "dagster"))
+    up = daemon("up")
+    assert up.returncode == 0 and "dagster-daemon started" in up.stdout, up.stdout + up.stderr
+    pids = kept_pair(home / "dagster")
+    try:
+        assert pids is not None
+        # each leads its own session: a closing terminal's SIGHUP does not reach them
+        assert all(os.getsid(pid) == pid for pid in pids.values())
+        again = daemon("up")
+        assert again.returncode == 0 and "already running" in again.stdout
+        assert kept_pair(home / "dagster") == pids
+        part = home / "landing" / ".later_questions.csv.part"
+        rows.to_csv(part, index=False)
+        part.rename(home / "landing" / "later_questions.csv")  # dropped, as a user would
+        deadline = time.monotonic() + 300
+        while True:
+            runs = _ingests(home / "dagster")
+            if len(runs) > before and runs[0].status == dg.DagsterRunStatus.SUCCESS:
+                break
+            assert time.monotonic() < deadline, "the kept daemon ingested nothing in 300 s"
+            time.sleep(2)
+        assert runs[0].tags["dagster/sensor_name"] == "new_batch_sensor"
+        status = daemon("status")
+        assert status.returncode == 0, status.stdout
+        assert f"kept by `driftwise daemon up` (daemon pid {pids['daemon']}" in status.stdout
+    finally:
+        down = daemon("down")
+    assert down.returncode == 0 and "dagster-daemon stopped" in down.stdout, down.stdout
+    assert not any(alive_as(pid, b"dagster") for pid in pids.values())  # zombies count as gone
+    after = daemon("status")
+    assert after.returncode == 3 and "not running" in after.stdout, after.stdout

@@ -4,6 +4,7 @@ pid), a pid file in a temp home, and a real Dagster instance (`instance_for_test
 a run that a killed loop left STARTED.
 """
 
+import contextlib
 import os
 import subprocess
 from pathlib import Path
@@ -86,3 +87,78 @@ def test_an_interrupted_loop_fails_its_own_runs_on_the_way_out(tmp_path: Path) -
             raise KeyboardInterrupt
         assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
         assert not (settings.layout.logs / PID_FILE).exists()
+
+
+def _fake_pair(dagster_home: Path, kept: bool) -> list[subprocess.Popen]:
+    """Two real processes named like the daemon pair, each leading its own group, recorded
+    in DAGSTER_HOME/daemon.pid as `driftwise daemon up` (kept) or a run records them."""
+    import json
+    import time
+
+    from orchestration.cli.daemon import PID_FILE as DAEMON_PID
+
+    procs = [
+        subprocess.Popen(["bash", "-c", f"exec -a {name} sleep 120"], start_new_session=True)
+        for name in ("dagster-daemon", "dagster")
+    ]
+    time.sleep(0.2)  # let `exec -a` rename them
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    record = {"daemon": procs[0].pid, "code_server": procs[1].pid, "kept": kept}
+    (dagster_home / DAEMON_PID).write_text(json.dumps(record))
+    return procs
+
+
+@pytest.mark.parametrize("interrupt", [False, True])
+def test_a_kept_daemon_is_paused_for_the_loop_and_started_again_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupt: bool
+) -> None:
+    """`driftwise daemon up`'s pair (two real processes named like it) is stopped with
+    SIGTERM when a loop takes the home, and started again when the loop ends - not after
+    Ctrl-C. Starting a real pair (orchestration/cli/daemon.keep_up) is replaced by a
+    recorder here; the e2e test test_daemon_cli.py starts real ones."""
+    from orchestration.cli import recovery
+    from orchestration.cli.daemon import kept_pair
+
+    settings = DriftwiseSettings(home=tmp_path / "home")
+    procs = _fake_pair(settings.layout.dagster_home, kept=True)
+    assert kept_pair(settings.layout.dagster_home) == {
+        "daemon": procs[0].pid,
+        "code_server": procs[1].pid,
+    }
+    started: list[Path] = []
+    monkeypatch.setattr(recovery, "keep_up", lambda home, log: started.append(home))
+    console = Console(record=True, width=200)
+    try:
+        with (
+            dg.instance_for_test() as instance,
+            pytest.raises(KeyboardInterrupt) if interrupt else contextlib.nullcontext(),
+            owning_loop(settings, instance, console) as orphans,
+        ):
+            assert orphans == []  # a kept pair is no killed run's left-over
+            assert [p.wait(timeout=10) for p in procs] == [-15, -15]  # SIGTERM, clean
+            if interrupt:
+                raise KeyboardInterrupt
+        assert "kept dagster-daemon is paused" in console.export_text()
+        assert started == ([] if interrupt else [settings.layout.dagster_home])
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_pair_not_kept_or_half_dead_is_not_a_kept_daemon(tmp_path: Path) -> None:
+    """A run's own pair (no `kept` flag) is not `driftwise daemon up`'s, and a kept record
+    whose code server died is no running daemon: `daemon up` then starts a new pair."""
+    from orchestration.cli.daemon import kept_pair
+
+    procs = _fake_pair(tmp_path, kept=False)
+    try:
+        assert kept_pair(tmp_path) is None
+        procs += _fake_pair(tmp_path, kept=True)
+        procs[3].kill()
+        procs[3].wait()
+        assert kept_pair(tmp_path) is None
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
