@@ -353,13 +353,34 @@ def _serve_after_run(settings, port: int) -> None:  # type: ignore[no-untyped-de
     if not served or url is None:  # (re)start: nothing up, or it serves another champion
         url = start_background(settings, port=port)
     state = read_state(settings.root)
-    answer = classify(url, ["What a wonderful, moving film."])
+    text, truth = smoke_sample(settings)
+    answer = classify(url, [text])
     first = answer["predictions"][0]
+    shown = escape(text if len(text) <= 40 else text[:37] + "...")
+    known = f", true label {escape(repr(truth))}" if truth is not None else ""
     console.print(
-        f"serving {state.champion} on {url}: POST /classify answered {first['label']!r} "
-        f"(confidence {first['confidence']:.2f}, tier {first['tier']}); "
-        "`driftwise serve --stop` stops it"
+        f"serving {state.champion} on {url}: POST /classify of {shown!r} answered "
+        f"{escape(repr(first['label']))} (confidence {first['confidence']:.2f}, tier "
+        f"{first['tier']}{known}); `driftwise serve --stop` stops it"
     )
+
+
+def smoke_sample(settings) -> tuple[str, str | None]:  # type: ignore[no-untyped-def]
+    """The end-of-run request, in the dataset's own language: one row of its golden set (the
+    first by row id: the same each time) with its true label; a plain "hello" when the
+    dataset has no golden set to read (nothing labelled yet)."""
+    from data.golden_set import GoldenSetError
+    from data.golden_source import resolve_golden
+    from data.schema import LABEL, ROW_ID, TEXT
+
+    try:
+        frame = resolve_golden(settings.dataset, settings.data_registry()).frame
+    except (GoldenSetError, OSError):
+        return "hello", None
+    if frame.empty:
+        return "hello", None
+    row = frame.sort_values(ROW_ID).iloc[0]
+    return str(row[TEXT]), str(row[LABEL])
 
 
 @app.command()

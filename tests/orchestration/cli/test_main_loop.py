@@ -136,7 +136,8 @@ def test_the_loop_in_the_readmes_home(loop_home: Path) -> None:
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "already trained" in second.stdout
     assert "Canary " in second.stdout and "The loop, end to end" in second.stdout
-    assert "POST /classify answered" in second.stdout
+    assert "POST /classify of " in second.stdout  # a golden row, shown with its true label:
+    assert re.search(r"true\s+label\s+'(positive|negative)'", second.stdout)
     with _instance() as instance:
         runs = instance.get_runs()  # newest first
         new_runs = runs[: len(runs) - n_runs]

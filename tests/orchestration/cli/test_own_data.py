@@ -146,7 +146,9 @@ def test_own_csv_reaches_a_champion_through_the_daemon(
     # the Bento was built with its store inside the checkout (the README's layout)
     assert list((home / "bentoml" / "bentos" / "driftwise-questions").iterdir())
     try:
-        assert f"on http://127.0.0.1:{port}: POST /classify answered" in proc.stdout
+        # the end-of-run request is one of their golden questions, with its true label
+        assert f"on http://127.0.0.1:{port}: POST /classify of " in proc.stdout
+        assert re.search(r"true\s+label\s+'(ABBR|DESC|ENTY|HUM|LOC|NUM)'", proc.stdout)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/classify",
             data=json.dumps({"texts": ["Who was the first man on the moon ?"]}).encode(),
