@@ -45,6 +45,11 @@ class HomeLayout:
         return self.root / "logs"
 
     @property
+    def daemon_log(self) -> Path:
+        """The dagster-daemon + code server log (a run's pair and a kept one alike)."""
+        return self.logs / "dagster-daemon.log"
+
+    @property
     def decisions(self) -> Path:
         return self.root / "decisions"
 

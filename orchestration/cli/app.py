@@ -560,27 +560,21 @@ def daemon_up() -> None:
     from orchestration.cli.recovery import loop_owner
 
     settings = _settings()
-    log = settings.layout.logs / "dagster-daemon.log"
     running = kept_pair(settings.layout.dagster_home)
-    if running is not None:  # before `init` (~5 s): asking twice costs nothing
-        console.print(
-            f"dagster-daemon already running (daemon pid {running['daemon']}, code server pid "
-            f"{running['code_server']}); log {log}; `driftwise daemon down` stops it"
-        )
-        return
-    owner = loop_owner(settings.layout.logs / RUN_PID)
-    if owner is not None:  # its own daemon runs the sensors; two would tick each one twice
-        console.print(
-            f"[red]a `driftwise run` (pid {owner}) owns this home and runs its own daemon: "
-            "start the kept one after it ends[/red]"
-        )
-        raise typer.Exit(1)
-    init()
-    pids, started = keep_up(settings.layout.dagster_home, log)
-    what = "started" if started else "already running"
+    if running is None:  # else: asking twice costs nothing, not even `init` (~5 s)
+        owner = loop_owner(settings.layout.logs / RUN_PID)
+        if owner is not None:  # its own daemon runs the sensors; two would tick each twice
+            console.print(
+                f"[red]a `driftwise run` (pid {owner}) owns this home and runs its own daemon: "
+                "start the kept one after it ends[/red]"
+            )
+            raise typer.Exit(1)
+        init()
+    pids = running or keep_up(settings.layout.dagster_home, settings.layout.daemon_log)
     console.print(
-        f"dagster-daemon {what} (daemon pid {pids['daemon']}, code server pid "
-        f"{pids['code_server']}); log {log}; `driftwise daemon down` stops it"
+        f"dagster-daemon {'already running' if running else 'started'} (daemon pid "
+        f"{pids['daemon']}, code server pid {pids['code_server']}); log "
+        f"{settings.layout.daemon_log}; `driftwise daemon down` stops it"
     )
 
 

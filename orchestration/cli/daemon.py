@@ -103,23 +103,22 @@ def alive_as(pid: int, *markers: bytes) -> bool:
     return any(marker in cmdline for marker in markers)
 
 
-def _recorded(dagster_home: Path) -> dict[str, int]:
-    """The pair's pids from DAGSTER_HOME/daemon.pid ({} when there is none)."""
+def _recorded(dagster_home: Path) -> tuple[dict[str, int], bool]:
+    """The pair's pids from DAGSTER_HOME/daemon.pid and whether it is a kept one
+    (({}, False) when there is no file)."""
     path = Path(dagster_home) / PID_FILE
     if not path.exists():
-        return {}
-    recorded = json.loads(path.read_text())
-    return {name: int(recorded[name]) for name in ("daemon", "code_server") if name in recorded}
+        return {}, False
+    record = json.loads(path.read_text())
+    pids = {name: int(record[name]) for name in ("daemon", "code_server") if name in record}
+    return pids, bool(record.get("kept"))
 
 
 def kept_pair(dagster_home: Path) -> dict[str, int] | None:
     """The pids of a pair `driftwise daemon up` left running for this home (both alive),
     else None."""
-    path = Path(dagster_home) / PID_FILE
-    if not path.exists() or not json.loads(path.read_text()).get("kept"):
-        return None
-    pids = _recorded(dagster_home)
-    alive = len(pids) == 2 and all(alive_as(pid, b"dagster") for pid in pids.values())
+    pids, kept = _recorded(dagster_home)
+    alive = kept and len(pids) == 2 and all(alive_as(pid, b"dagster") for pid in pids.values())
     return pids if alive else None
 
 
@@ -129,7 +128,7 @@ def stop_stale(dagster_home: Path, grace_s: float = 0.0) -> bool:
     would tick every sensor twice), or a kept one (`grace_s` > 0: SIGTERM first, so its
     runs end cleanly). True if any of them was still alive."""
     path = Path(dagster_home) / PID_FILE
-    alive = [pid for pid in _recorded(dagster_home).values() if alive_as(pid, b"dagster")]
+    alive = [pid for pid in _recorded(dagster_home)[0].values() if alive_as(pid, b"dagster")]
     if grace_s > 0:
         for pid in alive:
             with contextlib.suppress(ProcessLookupError):
@@ -156,16 +155,13 @@ def take_down(dagster_home: Path, grace_s: float) -> bool:
     return stopped
 
 
-def keep_up(dagster_home: Path, log_path: Path) -> tuple[dict[str, int], bool]:
-    """`driftwise daemon up`: the home's daemon pair, started in their own sessions so they
-    outlive the terminal, unless a kept pair already runs. Returns its pids and whether it
-    was started now."""
-    running = kept_pair(dagster_home)
-    if running is not None:
-        return running, False
+def keep_up(dagster_home: Path, log_path: Path) -> dict[str, int]:
+    """Start the home's daemon pair in their own sessions, so they outlive the terminal,
+    recorded as kept; returns their pids. Callers check `kept_pair` first (`driftwise
+    daemon up` answers a running one without starting anything)."""
     stop_stale(dagster_home)  # a pair a killed run left, or half of one
     proc = start_daemon(dagster_home, log_path, kept=True)
-    return {"daemon": proc.daemon.pid, "code_server": proc.code_server.pid}, True
+    return {"daemon": proc.daemon.pid, "code_server": proc.code_server.pid}
 
 
 def start_daemon(dagster_home: Path, log_path: Path, kept: bool = False) -> DaemonProcess:

@@ -392,7 +392,7 @@ def _run_loop(
     # daemon's runs get them
     for key, value in DEMO_SETTINGS.items():
         os.environ.setdefault(key, value)
-    daemon = start_daemon(settings.layout.dagster_home, settings.layout.logs / "dagster-daemon.log")
+    daemon = start_daemon(settings.layout.dagster_home, settings.layout.daemon_log)
     replay, stats, rollout = None, None, None
     try:
         console.print("dagster-daemon started: the landing sensor launches one ingest run per file")

@@ -68,7 +68,7 @@ def _run_own_data(
     registry = settings.data_registry()
     defs = build_definitions(settings)
     batch_ids = land_files(files, settings.layout.landing)
-    daemon = start_daemon(settings.layout.dagster_home, settings.layout.logs / "dagster-daemon.log")
+    daemon = start_daemon(settings.layout.dagster_home, settings.layout.daemon_log)
     try:
         console.print(f"landed {len(batch_ids)} file(s): the landing sensor ingests each one")
         _wait_ingested(instance, registry, batch_ids, timeout, daemon)

@@ -98,5 +98,5 @@ def owning_loop(
             if path.read_text().strip() == str(os.getpid()):
                 path.unlink()
         if kept and not interrupted:
-            keep_up(dagster_home, settings.layout.logs / "dagster-daemon.log")
+            keep_up(dagster_home, settings.layout.daemon_log)
             console.print("the kept dagster-daemon runs again (`driftwise daemon down` stops it)")
