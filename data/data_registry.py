@@ -54,6 +54,11 @@ class DataRegistry:
         self.remote_url = remote_url or str(self.root.parent / "dvc-remote")
         self.endpoint_url = endpoint_url
         self._lock = FileLock(str(self.root.parent / f".{self.root.name}.lock"))
+        # DVC caches a per-repo data index in one SQLite file shared by every process; two
+        # processes building it at once leave entries missing for good (see `read_table`).
+        # Every DVC call that builds or reads it holds this lock. Never nested, and only ever
+        # taken after `_lock`, so it cannot deadlock.
+        self._index_lock = FileLock(str(self.root.parent / f".{self.root.name}.index.lock"))
 
     def _remote_config(self) -> dict[str, str]:
         config = {"url": self.remote_url}
@@ -110,10 +115,27 @@ class DataRegistry:
                 cfg["core"]["check_update"] = False
             self._git("add", "-A")
             self._git("commit", "-q", "-m", "Initialise Driftwise data registry")
-        repo = self._repo()
-        with repo.config.edit("local") as cfg:
-            cfg["remote"]["storage"] = self._remote_config()
-            cfg["core"]["remote"] = "storage"
+        self._write_local_config()
+
+    def _write_local_config(self) -> None:
+        """`.dvc/config.local` (the remote), written only when it differs and then atomically.
+
+        Concurrent runs open this repo all the time (`dvc.api.read` loads the config). DVC's
+        own `config.edit` truncates and rewrites the file in place, so a run that read it
+        mid-write saw `core.remote` without its section ("Missing remote name"). Same
+        configobj format DVC reads; written once per home unless the remote changes.
+        """
+        from configobj import ConfigObj
+
+        path = self.root / ".dvc" / "config.local"
+        wanted = {"core": {"remote": "storage"}, 'remote "storage"': self._remote_config()}
+        if path.exists() and ConfigObj(str(path)).dict() == wanted:
+            return
+        conf = ConfigObj(indent_type="    ")
+        conf.update(wanted)
+        tmp = path.with_name(".config.local.tmp")
+        tmp.write_bytes(b"\n".join(line.encode() for line in conf.write()) + b"\n")
+        os.replace(tmp, path)
 
     def recover(self) -> None:
         """Discard whatever a crashed writer left uncommitted. Call it holding the lock.
@@ -147,11 +169,12 @@ class DataRegistry:
             target = self.root / relpath
             target.parent.mkdir(parents=True, exist_ok=True)
             df.to_parquet(target, index=False)
-            repo = self._repo()
-            with contextlib.redirect_stdout(io.StringIO()):
-                repo.add([str(target)])
-            # Push before the tag exists: a tag must never point at data the remote lacks.
-            repo.push()
+            with self._index_lock:
+                repo = self._repo()
+                with contextlib.redirect_stdout(io.StringIO()):
+                    repo.add([str(target)])
+                # Push before the tag exists: a tag must never point at data the remote lacks.
+                repo.push()
             self._git("add", "-A")
             staged = subprocess.run(
                 ["git", "-C", str(self.root), "diff", "--cached", "--quiet"], check=False
@@ -163,7 +186,34 @@ class DataRegistry:
             self._git("tag", tag)
             return Commit(tag=tag, rev=self._git("rev-parse", "HEAD"), path=relpath)
 
+    def commit_file(self, relpath: str, text: str, message: str) -> str:
+        """Write a small text file (git-tracked, not DVC: e.g. the label contract) and commit
+        it; returns the commit. Readers see the old or the new content, never half of it."""
+        with self._lock:
+            self._ensure_unlocked()
+            self.recover()
+            target = self.root / relpath
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)
+            self._git("add", "--", relpath)
+            self._git("commit", "-q", "-m", message)
+            return self._git("rev-parse", "HEAD")
+
     # -- reads --------------------------------------------------------------------------------
+    def read_file(self, relpath: str) -> str | None:
+        """A git-tracked file as committed at HEAD (None if it was never committed)."""
+        if not (self.root / ".git").exists():
+            return None
+        proc = subprocess.run(
+            ["git", "-C", str(self.root), "show", f"HEAD:{relpath}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return proc.stdout if proc.returncode == 0 else None
+
     def has_tag(self, tag: str) -> bool:
         if not (self.root / ".git").exists():
             return False
@@ -177,16 +227,38 @@ class DataRegistry:
         return [t for t in out.splitlines() if t]
 
     def read_table(self, relpath: str, rev: str) -> pd.DataFrame:
-        """Read a table as it was at `rev` (a tag), through the DVC API (cache or remote)."""
+        """Read a table as it was at `rev` (a tag), through the DVC API (cache or remote).
+
+        Reads take the index lock, not the writer lock (the sensor and the UI read while a
+        run writes). Without it, two processes building DVC's shared SQLite data index at
+        once left a tag's entries missing for good: every later read of that tag raised
+        `PathMissingError` (about 1 run in 3 of tests/data/test_registry_race.py). A tag is
+        immutable, so a miss on an existing tag means a damaged cache (e.g. from before this
+        lock): the index is dropped (DVC rebuilds it) and the read tried once more.
+        """
+        from dvc.exceptions import FileMissingError, PathMissingError
+
+        try:
+            return self._read_once(relpath, rev)
+        except (PathMissingError, FileMissingError):
+            if not self.has_tag(rev):
+                raise
+            log.warning("DVC data index lacked %s@%s; rebuilding it", relpath, rev)
+            with self._index_lock, self._repo() as repo:
+                repo.drop_data_index()
+            return self._read_once(relpath, rev)
+
+    def _read_once(self, relpath: str, rev: str) -> pd.DataFrame:
         import dvc.api
 
-        payload = dvc.api.read(
-            relpath,
-            repo=str(self.root),
-            rev=rev,
-            mode="rb",
-            remote_config=self._remote_config(),
-        )
+        with self._index_lock:
+            payload = dvc.api.read(
+                relpath,
+                repo=str(self.root),
+                rev=rev,
+                mode="rb",
+                remote_config=self._remote_config(),
+            )
         return pd.read_parquet(io.BytesIO(payload))
 
     def tagged_tables(
