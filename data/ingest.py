@@ -161,8 +161,10 @@ def ingest_file(
                 message=f"Batch {batch_id}: {len(accepted)} rows from {path.name}",
             )
             report.dvc_tag, report.dvc_rev = commit.tag, commit.rev
-        if report.quarantine_dir:
-            write_summary(qdir, report)
+        # Every batch's accounting is kept, 0 quarantined included: `driftwise quarantine`
+        # answers for any batch, not only for one that had rows rejected.
+        qdir.mkdir(parents=True, exist_ok=True)
+        write_summary(qdir, report)
         return report
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data.readers import SUPPORTED_SUFFIXES
+from data.readers import COMPRESSED_SUFFIX, SUPPORTED_SUFFIXES, is_supported
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -37,13 +37,13 @@ def content_hash_of(batch_id: str) -> str:
 
 
 def landed_files(landing: Path) -> list[Path]:
-    """Files ready for ingestion: supported suffix, not hidden, not a partial write."""
+    """Files ready for ingestion: supported suffix (`.gz` too), not hidden, not a partial write."""
     if not landing.exists():
         return []
     return sorted(
         p
         for p in landing.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES
+        if p.is_file() and not p.name.startswith(".") and is_supported(p)
     )
 
 
@@ -63,12 +63,13 @@ def refused_entries(landing: Path) -> list[tuple[Path, str]]:
             out.append((path, "directory: the landing zone takes files, not folders"))
         elif not path.is_file():
             out.append((path, "not_a_file: a socket, device or dangling link"))
-        elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        elif not is_supported(path):
             out.append(
                 (
                     path,
-                    f"unsupported_type: {path.suffix or '(no suffix)'!r} is not one of "
-                    f"{', '.join(SUPPORTED_SUFFIXES)}",
+                    f"unsupported_type: {''.join(path.suffixes[-2:]) or '(no suffix)'!r} is not "
+                    f"one of {', '.join(SUPPORTED_SUFFIXES)} (each may end in "
+                    f"{COMPRESSED_SUFFIX})",
                 )
             )
     return out

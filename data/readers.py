@@ -11,11 +11,21 @@ Row numbering (`source_row`, the one definition every reader and the quarantine 
 rejected records counted - so row N is `pd.read_csv(f).iloc[N - 1]` (or `read_json(f,
 lines=True)`, `read_parquet(f)`) for a clean file. Not file line numbers: a quoted CSV field
 can span lines and Parquet has none, so only this numbering means the same in every format.
+
+Types: JSONL and Parquet carry them, so a value that is not a string (a JSON number, a bool)
+is recorded in `RawBatch.types` beside its text form; validation decides which columns must
+be strings (data/validation.py: `wrong_type`). CSV/TSV have no types: every field is text.
+
+Compression: `name.csv.gz` (any supported format + `.gz`) is read through a bounded gunzip:
+a file that inflates past `max_file_bytes` is refused whole as `too_large` after reading at
+most that many bytes, so a small zip bomb costs nothing.
 """
 
 import csv
+import gzip
 import io
 import json
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +33,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson")
+COMPRESSED_SUFFIX = ".gz"
 # csv's default field limit (128 KiB) would turn one oversized text into a whole-file failure;
 # we let it through here and reject that row alone as "text_too_long".
 _CSV_FIELD_LIMIT = 256 * 2**20
@@ -51,6 +62,9 @@ class RawBatch:
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (source_row, raw, reason)
     # source_row of each record (module docstring); empty means 1..n (no rejects interleaved).
     source_rows: list[int] = field(default_factory=list)
+    # index into `records` -> {column: type name} for values that were not strings (JSONL,
+    # Parquet); absent for a record whose values all were.
+    types: dict[int, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.source_rows:
@@ -61,6 +75,38 @@ class RawBatch:
     @property
     def received(self) -> int:
         return len(self.records) + len(self.rejected)
+
+
+def file_format(path: Path) -> tuple[str, bool]:
+    """(format suffix, gzip-compressed?) of a file name: `a.csv.gz` -> (".csv", True)."""
+    suffixes = [x.lower() for x in path.suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] == COMPRESSED_SUFFIX:
+        return suffixes[-2], True
+    return path.suffix.lower(), False
+
+
+def is_supported(path: Path) -> bool:
+    """Whether `path`'s name says a format we read (compressed or not)."""
+    return file_format(path)[0] in SUPPORTED_SUFFIXES
+
+
+def _gunzip(payload: bytes, max_bytes: int) -> bytes:
+    """Inflate at most `max_bytes` (+1, to tell "exactly at" from "over") of a gzip payload."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(payload)) as fh:
+            out = fh.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnreadableFile(f"corrupt_gzip: {exc}") from exc
+    if len(out) > max_bytes:
+        raise UnreadableFile(
+            f"too_large: the {len(payload)}-byte gzip file inflates past the "
+            f"{max_bytes}-byte limit (reading stopped there)"
+        )
+    return out
+
+
+def _non_strings(obj: dict) -> dict[str, str]:
+    return {k: type(v).__name__ for k, v in obj.items() if v is not None and not isinstance(v, str)}
 
 
 def _nul_reason(record: dict[str, str | None]) -> str | None:
@@ -129,6 +175,7 @@ def _read_jsonl(text: str) -> RawBatch:
     source_rows: list[int] = []
     rejected: list[tuple[int, str, str]] = []
     columns: list[str] = []
+    types: dict[int, dict[str, str]] = {}
     lineno = 0  # the source_row (module docstring): blank lines are not rows
     # split("\n"), not splitlines(): U+2028 and friends are legal inside JSON strings.
     for line in text.split("\n"):
@@ -171,9 +218,14 @@ def _read_jsonl(text: str) -> RawBatch:
         if nul:
             rejected.append((lineno, line[:_RAW_KEEP], nul))
             continue
+        typed = _non_strings(obj)
+        if typed:
+            types[len(records)] = typed
         records.append(record)
         source_rows.append(lineno)
-    return RawBatch(columns=columns, records=records, rejected=rejected, source_rows=source_rows)
+    return RawBatch(
+        columns=columns, records=records, rejected=rejected, source_rows=source_rows, types=types
+    )
 
 
 def _read_parquet(payload: bytes) -> RawBatch:
@@ -190,6 +242,9 @@ def _read_parquet(payload: bytes) -> RawBatch:
             raw = json.dumps(record, ensure_ascii=False)[:_RAW_KEEP]
             batch.rejected.append((source_row, raw, nul))
             continue
+        typed = _non_strings({str(k): v for k, v in rec.items()})
+        if typed:
+            batch.types[len(batch.records)] = typed
         batch.records.append(record)
         batch.source_rows.append(source_row)
     return batch
@@ -203,6 +258,8 @@ def count_rows(payload: bytes, suffix: str) -> int | None:
     lines); None for binary content, unsupported types and unreadable Parquet.
     """
     suffix = suffix.lower()
+    if suffix == COMPRESSED_SUFFIX:
+        return None  # not inflated to count: it may be the bomb that was refused
     if suffix == ".parquet":
         try:
             return int(pq.ParquetFile(io.BytesIO(payload)).metadata.num_rows)
@@ -235,7 +292,7 @@ def read_file(
     `payload`: the file's bytes when the caller already read them (so that what is parsed is
     exactly what was hashed, even if the file changes meanwhile).
     """
-    suffix = path.suffix.lower()
+    suffix, compressed = file_format(path)
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(
             f"unsupported file type {suffix!r}; expected one of {SUPPORTED_SUFFIXES}"
@@ -244,9 +301,13 @@ def read_file(
     if size == 0:
         raise UnreadableFile("empty file (0 bytes)")
     if size > max_bytes:
-        raise UnreadableFile(f"file is {size} bytes, over the {max_bytes}-byte limit")
+        raise UnreadableFile(f"too_large: file is {size} bytes, over the {max_bytes}-byte limit")
     if payload is None:
         payload = path.read_bytes()
+    if compressed:
+        payload = _gunzip(payload, max_bytes)
+        if not payload:
+            raise UnreadableFile("empty file (0 bytes once inflated)")
     if suffix == ".parquet":
         return _read_parquet(payload)
     # utf-8-sig: a BOM written by spreadsheet tools is not part of the first column's name.

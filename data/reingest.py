@@ -122,6 +122,6 @@ def reingest_batch(
                 f"{len(result.accepted)} rows under the current config",
             )
         report.dvc_tag, report.dvc_rev = commit.tag, commit.rev
-        if report.quarantine_dir:
-            write_summary(qdir, report)
+        qdir.mkdir(parents=True, exist_ok=True)
+        write_summary(qdir, report)  # kept for every batch (data.ingest.ingest_file)
         return report

@@ -82,10 +82,35 @@ def _metadata_names(columns: list[str], named: set[str | None]) -> dict[str, str
     return out
 
 
-def _reject_reason(record: dict[str, str | None], spec: DatasetSpec, labelled: bool) -> str | None:
+# Label types a typed format (JSONL, Parquet) may use: an int class id reads the same as
+# its text ("1"), but a float ("1.0") or a bool ("True") would silently become another class.
+_LABEL_TYPES = {"int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+
+
+def _type_reason(types: Mapping[str, str], spec: DatasetSpec, labelled: bool) -> str | None:
+    """Why a typed record's values cannot be taken as text / a label (None: they can)."""
+    kind = types.get(spec.text_column)
+    if kind is not None:
+        return f"wrong_type: text column {spec.text_column!r} holds a {kind}, not a string"
+    kind = types.get(spec.label_column or "") if labelled else None
+    if kind is not None and kind not in _LABEL_TYPES:
+        return f"wrong_type: label column {spec.label_column!r} holds a {kind}, not a string"
+    return None
+
+
+def _reject_reason(
+    record: dict[str, str | None],
+    spec: DatasetSpec,
+    labelled: bool,
+    types: Mapping[str, str] | None = None,
+) -> str | None:
     text = record.get(spec.text_column)
     if text is None:
         return "missing_text"
+    if types:
+        typed = _type_reason(types, spec, labelled)
+        if typed:
+            return typed
     stripped = text.strip()
     if len(stripped) < spec.min_text_chars:
         return "empty_text"
@@ -165,8 +190,8 @@ def validate_batch(
     named = {spec.text_column, spec.label_column, spec.domain_column}
     renames = _metadata_names(raw.columns, named)
     invisible = 0
-    for source_row, record in zip(raw.source_rows, raw.records, strict=True):
-        reason = _reject_reason(record, spec, labelled)
+    for index, (source_row, record) in enumerate(zip(raw.source_rows, raw.records, strict=True)):
+        reason = _reject_reason(record, spec, labelled, raw.types.get(index))
         text = (record.get(spec.text_column) or "").strip()
         label = (
             (record[spec.label_column] or "").strip() if labelled and spec.label_column else None

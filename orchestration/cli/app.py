@@ -145,7 +145,12 @@ def quarantine(
     qdir = settings.layout.quarantine / batch
     summary_path = qdir / "summary.json"
     if not summary_path.exists():
-        raise typer.BadParameter(f"no quarantine summary at {summary_path}", param_hint="BATCH")
+        known = sorted(p.parent.name for p in settings.layout.quarantine.glob("*/summary.json"))
+        raise typer.BadParameter(
+            f"no accounting for batch {batch!r} in {settings.layout.quarantine}; known: "
+            f"{', '.join(known[-10:]) or 'none'}",
+            param_hint="BATCH",
+        )
     summary = json.loads(summary_path.read_text())
     console.print(
         f"{batch}: {summary['status']}, received {summary['received']}, accepted "
