@@ -8,6 +8,7 @@ import pandas as pd
 from assets.golden_set import golden_set
 from data.golden_set import GOLDEN_PATH, GoldenRef
 from data.ingest import accepted_batches, count_persisted, ingest_file
+from data.labels import LabelContract, conform, effective_labels, new_classes, save_contract
 from data.landing import find_landed
 from data.reingest import reingest_batch
 from data.schema import DOMAIN, LABEL, SPLIT, DatasetSpec, row_id
@@ -112,12 +113,22 @@ def training_snapshot(
     context: dg.AssetExecutionContext,
     golden_set: GoldenRef,
     registry: DataRegistryResource,
+    dataset: dg.ResourceParam[DatasetSpec],
 ) -> dg.Output[SnapshotRef]:
-    """Every accepted labelled row, deduplicated, golden rows excluded, stratified split column."""
+    """Every accepted labelled row, deduplicated, golden rows excluded, stratified split column.
+
+    Rows follow the label contract (data/labels.py): the config's labels, else the frozen
+    ones; with neither, this first snapshot's labels are frozen into the registry.
+    """
     reg = registry.registry()
     # Under the writer lock: an ingest committing meanwhile is either fully in or fully out.
     with reg.locked():
+        allowed = effective_labels(dataset.labels, reg)
         batches = [frame for _, frame in accepted_batches(reg)]
+        before = sum(len(b) for b in batches)
+        if allowed is not None:
+            batches = [conform(b, allowed) for b in batches]
+        outside = before - sum(len(b) for b in batches)
         golden = reg.read_table(GOLDEN_PATH, rev=golden_set.tag)
         snapshot = build_snapshot(batches, exclude_row_ids=golden["row_id"])
         sha = content_hash(snapshot)
@@ -128,6 +139,13 @@ def training_snapshot(
             message=f"Training snapshot {sha[:12]}: {len(snapshot)} rows from "
             f"{len(batches)} batches",
         )
+        source = "declared in config" if dataset.labels is not None else "frozen"
+        if allowed is None:
+            found = set(snapshot[LABEL].astype(str)) | set(golden[LABEL].dropna().astype(str))
+            contract = LabelContract.frozen_from(dataset.name, sorted(found), commit.tag)
+            save_contract(reg, contract, f"Label contract frozen at {commit.tag}")
+            allowed, source = contract.labels, f"frozen now, at {commit.tag}"
+            context.log.info("label contract frozen: %s", allowed)
     per_split = {str(k): int(v) for k, v in snapshot[SPLIT].value_counts().items()}
     per_label = {str(k): int(v) for k, v in snapshot[LABEL].value_counts().items()}
     ref = SnapshotRef(
@@ -139,6 +157,15 @@ def training_snapshot(
         per_label=per_label,
     )
     context.log.info("snapshot %s: %d rows", commit.tag, len(snapshot))
+    previous = context.instance.get_latest_materialization_event(context.asset_key)
+    last = (
+        previous.asset_materialization.metadata.get("labels")
+        if previous and previous.asset_materialization
+        else None
+    )
+    added = new_classes(sorted(per_label), last.value if last is not None else None)
+    if added:
+        context.log.warning("new classes since the last snapshot: %s", added)
     by_domain = snapshot.groupby([DOMAIN, LABEL], dropna=False).size().rename("rows").to_frame()
     return dg.Output(
         ref,
@@ -151,6 +178,10 @@ def training_snapshot(
             "per_label": _counts_md(per_label, LABEL),
             "per_domain_label": dg.MetadataValue.md(by_domain.to_markdown()),
             "golden_version": golden_set.version,
+            "labels": dg.MetadataValue.json(sorted(per_label)),
+            "label_contract": f"{', '.join(allowed)} ({source})",
+            "new_labels": dg.MetadataValue.json(added),
+            "rows_outside_contract": outside,
         },
     )
 

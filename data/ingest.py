@@ -16,6 +16,7 @@ import pandas as pd
 
 from data.batch_tags import BATCH_TAG_PREFIX, batch_id_of, batch_table_path, revisions
 from data.data_registry import DataRegistry
+from data.labels import effective_labels
 from data.landing import batch_id_for, content_hash_of, safe_stem
 from data.readers import UnreadableFile, count_rows, read_file
 from data.schema import DOMAIN, LABEL, ROW_ID, DatasetSpec
@@ -144,7 +145,8 @@ def ingest_file(
             )
         try:
             raw = read_file(path, max_bytes=spec.max_file_bytes, payload=payload)
-            result = validate_batch(raw, spec, batch_id, history_labels(registry))
+            labels = effective_labels(spec.labels, registry)
+            result = validate_batch(raw, spec, batch_id, history_labels(registry), labels)
         except UnreadableFile as exc:
             report = file_quarantine_report(batch_id, path, payload, exc.reason)
             report.quarantine_dir = str(qdir)

@@ -32,6 +32,7 @@ from data.ingest import (
     write_row_quarantine,
     write_summary,
 )
+from data.labels import effective_labels
 from data.landing import batch_id_for, find_landed
 from data.readers import UnreadableFile, read_file
 from data.schema import DatasetSpec
@@ -95,7 +96,8 @@ def reingest_batch(
         try:
             raw = read_file(path, max_bytes=spec.max_file_bytes, payload=payload)
             history = history_labels(registry, exclude_batch=batch_id)
-            result = validate_batch(raw, spec, batch_id, history)
+            labels = effective_labels(spec.labels, registry)
+            result = validate_batch(raw, spec, batch_id, history, labels)
         except UnreadableFile as exc:
             result, file_reason = None, exc.reason
         number = len(revisions(registry).get(batch_id, [])) + 2  # r1 is the original tag

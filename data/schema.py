@@ -10,6 +10,8 @@ import unicodedata
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from data.labels import label_key
+
 # Canonical columns of an accepted row.
 ROW_ID = "row_id"
 TEXT = "text"
@@ -17,6 +19,10 @@ LABEL = "label"
 DOMAIN = "domain"
 SPLIT = "split"
 BATCH = "batch"
+
+# The shipped default dataset (VADER sentences) and its declared classes.
+DEFAULT_DATASET = "sentiment"
+DEFAULT_LABELS = ("negative", "positive")
 
 _WHITESPACE = re.compile(r"\s+")
 # Zero-width and bidi-control characters (the "Trojan Source" set, plus ZWSP/WJ/BOM): no glyph
@@ -43,7 +49,9 @@ class DatasetSpec(BaseModel):
     labels: list[str] | None = Field(
         None,
         description="Allowed labels (any number). Unset, or `[]` (how TOML and env say "
-        "'infer'), accepts any non-empty label: the classes are what the data holds.",
+        "'infer'): the first training snapshot's labels are frozen as the contract "
+        "(data/labels.py; `driftwise labels add` admits more). The default dataset "
+        "declares negative/positive.",
     )
     golden_path: str | None = Field(
         None,
@@ -72,13 +80,17 @@ class DatasetSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "DatasetSpec":
+        if self.name == DEFAULT_DATASET and "labels" not in self.model_fields_set:
+            self.labels = list(DEFAULT_LABELS)  # the shipped data's contract, declared
         if self.max_text_chars < self.min_text_chars:
             raise ValueError("max_text_chars must be >= min_text_chars")
         if self.labels is not None:
             if len(self.labels) < 2:
                 raise ValueError("a classifier needs at least two labels")
-            if len(set(self.labels)) != len(self.labels):
-                raise ValueError(f"duplicate labels in {self.labels}")
+            if len({label_key(x) for x in self.labels}) != len(self.labels):
+                raise ValueError(
+                    f"duplicate labels in {self.labels} (case and spacing do not make a class)"
+                )
         if self.label_column is not None and self.label_column == self.text_column:
             raise ValueError("label_column and text_column must differ")
         return self

@@ -6,11 +6,12 @@ outputs, and `ValidationResult.check_accounting` asserts it.
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from data.labels import label_key, spellings
 from data.readers import RawBatch, UnreadableFile
 from data.schema import (
     BATCH,
@@ -103,6 +104,7 @@ def _reject_reason(
     spec: DatasetSpec,
     labelled: bool,
     types: Mapping[str, str] | None = None,
+    allowed: Sequence[str] | None = None,
 ) -> str | None:
     text = record.get(spec.text_column)
     if text is None:
@@ -122,8 +124,8 @@ def _reject_reason(
         if _is_missing(label):
             return "missing_label"
         assert label is not None
-        if spec.labels is not None and label.strip() not in spec.labels:
-            return f"unknown_label: {label.strip()[:80]!r} not in {spec.labels}"
+        if allowed is not None and label_key(label) not in {label_key(x) for x in allowed}:
+            return f"unknown_label: {label.strip()[:80]!r} not in {list(allowed)}"
     return None
 
 
@@ -159,6 +161,7 @@ def validate_batch(
     spec: DatasetSpec,
     batch_id: str,
     history: Mapping[str, str | None] | Iterable[str] = (),
+    labels: Sequence[str] | None = None,
 ) -> ValidationResult:
     """Split `raw` into accepted and quarantined rows.
 
@@ -169,6 +172,11 @@ def validate_batch(
         history: rows already accepted in earlier batches, as row id -> label (None when
             unlabelled), or as bare row ids when labels are not known (repeats are then
             duplicates, never conflicts).
+        labels: the frozen label contract (data/labels.py) when the spec declares none.
+            With a label set (declared or frozen), other labels are `unknown_label`. Labels
+            are compared by `label_key`, and an accepted row carries the contract's spelling
+            (or, with no contract yet, the spelling history or this batch used first): a
+            case or spacing variant is never a new class.
 
     Raises:
         UnreadableFile: the text column is missing, so no row can be judged.
@@ -189,13 +197,20 @@ def validate_batch(
     ]
     named = {spec.text_column, spec.label_column, spec.domain_column}
     renames = _metadata_names(raw.columns, named)
+    allowed = spec.labels if spec.labels is not None else labels
+    spelling = (
+        {label_key(x): x for x in allowed}
+        if allowed is not None
+        else spellings(v for v in earlier.values() if v)
+    )
     invisible = 0
     for index, (source_row, record) in enumerate(zip(raw.source_rows, raw.records, strict=True)):
-        reason = _reject_reason(record, spec, labelled, raw.types.get(index))
+        reason = _reject_reason(record, spec, labelled, raw.types.get(index), allowed)
         text = (record.get(spec.text_column) or "").strip()
-        label = (
-            (record[spec.label_column] or "").strip() if labelled and spec.label_column else None
-        )
+        label = None
+        if labelled and spec.label_column and reason is None:
+            given = record[spec.label_column] or ""
+            label = spelling.setdefault(label_key(given), " ".join(given.split()))
         rid = row_id(text) if reason is None else ""
         if reason is None:
             reason = _repeat_reason(rid, label, seen, earlier)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from orchestration.cli import offline
+from orchestration.cli.labels import labels_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 # Wide enough for the accounting table when output is piped (CI logs, `make run | tee`).
@@ -546,6 +547,8 @@ def prod_env(state: _PROD_STATE = Path(".driftwise-prod")) -> None:
         raise typer.Exit(1)
     typer.echo(export_lines(stack.env), nl=False)
 
+
+app.add_typer(labels_app, name="labels")
 
 daemon_app = typer.Typer(
     no_args_is_help=True,

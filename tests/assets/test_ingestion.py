@@ -192,3 +192,62 @@ def test_golden_disjoint_check_fails_when_violated(resources, home: Path):
     )
     assert not result.passed
     assert result.metadata["overlapping_rows"].value == 3
+
+
+def test_label_contract_freezes_then_guards_then_admits(resources, home: Path):
+    """An inferring dataset (`labels = []`): the first snapshot freezes its labels into the
+    registry; a later typo is quarantined as unknown_label (value shown), a case variant takes
+    the contract's spelling; `driftwise labels add`'s contract change admits the class and the
+    next snapshot names it as new. Real ingest runs and snapshots on a real registry."""
+    from data.labels import read_contract, save_contract
+
+    spec = DatasetSpec(name="tickets", text_column="body", label_column="team", labels=[])
+    resources = dict(resources, dataset=spec)
+    reg = resources["registry"].registry()
+    first = home / "landing" / "tickets.csv"
+    pd.DataFrame(
+        {
+            "body": [f"ticket {t} number {i}" for t in ("hw", "sw") for i in range(30)],
+            "team": ["hardware"] * 30 + ["software"] * 30,
+        }
+    ).to_csv(first, index=False)
+    with dg.instance_for_test() as instance:
+        _ingest(instance, resources, first)
+        snapshots = [golden_set, training_snapshot]
+        one = dg.materialize(snapshots, instance=instance, resources=resources)
+        contract = read_contract(reg)
+        assert contract is not None and contract.labels == ["hardware", "software"]
+        assert contract.audit[0]["action"] == "frozen"
+
+        later = home / "landing" / "tickets-2.csv"
+        pd.DataFrame(
+            {
+                "body": ["new case a", "new case b", "new case c"],
+                "team": ["HARDWARE", "hardwar", "billing"],
+            }
+        ).to_csv(later, index=False)
+        meta = _meta(_ingest(instance, resources, later))
+        assert meta["rows_accepted"] == 1 and meta["rows_quarantined"] == 2
+        qfile = next((home / "quarantine").glob("tickets-2-*/rows.jsonl"))
+        reasons = sorted(json.loads(line)["reason"] for line in qfile.read_text().splitlines())
+        assert reasons == [
+            "unknown_label: 'billing' not in ['hardware', 'software']",
+            "unknown_label: 'hardwar' not in ['hardware', 'software']",
+        ]
+
+        save_contract(reg, contract.admit("billing", "new team"), "add billing")
+        third = home / "landing" / "tickets-3.csv"
+        pd.DataFrame(
+            {"body": [f"refund please {i}" for i in range(5)], "team": ["Billing"] * 5}
+        ).to_csv(third, index=False)
+        assert _meta(_ingest(instance, resources, third))["rows_accepted"] == 5
+        two = dg.materialize(snapshots, instance=instance, resources=resources)
+    first_meta = one.asset_materializations_for_node("training_snapshot")[0].metadata
+    assert first_meta["new_labels"].value == []
+    assert "frozen now" in first_meta["label_contract"].value
+    snap_meta = two.asset_materializations_for_node("training_snapshot")[0].metadata
+    assert snap_meta["new_labels"].value == ["billing"]
+    snap = two.output_for_node("training_snapshot")
+    assert snap.per_label["billing"] == 5  # "Billing" rows, in the contract's spelling
+    stored = reg.read_table(snap.path, snap.tag)
+    assert set(stored["label"]) <= {"hardware", "software", "billing"}  # one spelling each

@@ -100,7 +100,9 @@ def test_supplied_golden_file_must_match_its_manifest(questions, tmp_path: Path)
 
 
 def test_labels_unset_or_empty_mean_infer() -> None:
-    assert DatasetSpec().labels is None
+    """An own dataset's unset or `[]` labels mean infer; the default dataset declares its own."""
+    assert DatasetSpec(name="mine").labels is None
+    assert DatasetSpec().labels == ["negative", "positive"]
     assert DatasetSpec(labels=[]).labels is None
     assert DatasetSpec(labels=["a", "b"]).labels == ["a", "b"]
 

@@ -47,7 +47,7 @@ def test_a_batch_rejected_for_its_labels_is_accepted_after_the_fix(tmp_path, zon
     assert first.status == "nothing_accepted" and first.reasons == {"unknown_label": 12}
 
     again = reingest_batch(
-        first.batch_id, DatasetSpec(), registry, zone["landing"], zone["quarantine"]
+        first.batch_id, DatasetSpec(labels=[]), registry, zone["landing"], zone["quarantine"]
     )
     assert again.status == "ingested" and again.accepted == 12
     assert again.dvc_tag == f"batch/{first.batch_id}"
@@ -74,7 +74,7 @@ def test_a_committed_batch_gets_a_revision_and_keeps_its_old_tag(tmp_path, zone)
     assert first.reasons == {"unknown_label": 4, "duplicate_of_history": 1}
 
     fixed = reingest_batch(
-        first.batch_id, DatasetSpec(), registry, zone["landing"], zone["quarantine"]
+        first.batch_id, DatasetSpec(labels=[]), registry, zone["landing"], zone["quarantine"]
     )
     assert fixed.dvc_tag == f"batch-rev/{first.batch_id}/r2"
     # Its own earlier rows do not count against it; the other batch's row still does.
@@ -87,7 +87,7 @@ def test_a_committed_batch_gets_a_revision_and_keeps_its_old_tag(tmp_path, zone)
     assert len(old) == 7  # models trained on the old tag keep their lineage
 
     third = reingest_batch(
-        first.batch_id, DatasetSpec(), registry, zone["landing"], zone["quarantine"]
+        first.batch_id, DatasetSpec(labels=[]), registry, zone["landing"], zone["quarantine"]
     )
     assert third.dvc_tag.endswith("/r3") and third.accepted == 11
     assert sorted(p.name for p in (zone["quarantine"] / first.batch_id / "history").iterdir()) == [
@@ -102,12 +102,12 @@ def test_a_whole_file_quarantine_is_reingested_from_its_kept_copy(tmp_path, zone
 
     registry = DataRegistry(tmp_path / "registry")
     path = _land(_topics().rename(columns={"text": "body"}), zone, "posts.csv")
-    first = ingest_file(path, DatasetSpec(), registry, zone["quarantine"])
+    first = ingest_file(path, DatasetSpec(labels=[]), registry, zone["quarantine"])
     assert first.status == "file_quarantined"
     path.unlink()
     fixed = reingest_batch(
         first.batch_id,
-        DatasetSpec(text_column="body"),
+        DatasetSpec(text_column="body", labels=[]),
         registry,
         zone["landing"],
         zone["quarantine"],
@@ -121,7 +121,7 @@ def test_an_unknown_batch_is_a_clear_error(tmp_path, zone) -> None:
     with pytest.raises(FileNotFoundError, match="no file with that name and content"):
         reingest_batch(
             "nothing-0123456789ab",
-            DatasetSpec(),
+            DatasetSpec(labels=[]),
             DataRegistry(tmp_path / "registry"),
             zone["landing"],
             zone["quarantine"],
