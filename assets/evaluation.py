@@ -243,6 +243,13 @@ class EvaluationConfig(dg.Config):
     alpha: float = Field(_DEFAULT.alpha, description="Level of the tests (family-wise).")
     correction: Literal["holm", "fdr_bh"] = Field(_DEFAULT.correction)
     block_on_mcnemar_loss: bool = Field(_DEFAULT.block_on_mcnemar_loss)
+    block_unchanged: bool = Field(
+        _DEFAULT.block_unchanged, description="Do not promote a challenger identical on golden."
+    )
+    block_below_baseline: bool = Field(
+        _DEFAULT.block_below_baseline,
+        description="Block below the TF-IDF+LR baseline's golden macro-F1 interval.",
+    )
     max_estimated_accuracy_drop: float | None = Field(
         _DEFAULT.max_estimated_accuracy_drop,
         description="Allowed drop of the label-free traffic estimate below the champion's.",

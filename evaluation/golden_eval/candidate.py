@@ -6,8 +6,8 @@ written under `out_dir` and named in `GoldenArtifacts` for the caller to show.
 
 Given the challenger's training snapshot, the simple baseline (TF-IDF + logistic regression,
 evaluation.golden_eval.reference) is fitted on its train split and reported beside the models
-as a reference row: same golden rows, same slices, same intervals. It never reaches the
-verdict: `GoldenEvaluation.baseline_report` is read by no rule of evaluation.promotion.
+beside the models: same golden rows, same slices, same intervals. The policy's `baseline`
+rule blocks a challenger whose macro-F1 falls below the baseline's interval.
 """
 
 import time
@@ -65,7 +65,7 @@ class GoldenEvaluation:
     slices: list[Slice]
     tier_summaries: dict[str, dict[str, Any]]
     report_dir: str
-    # Reference only (the policy never reads it): the TF-IDF+LR baseline on the same rows.
+    # The TF-IDF+LR baseline on the same rows: the policy's floor (`block_below_baseline`).
     baseline_report: GoldenReport | None = None
     notices: tuple[str, ...] = ()  # plain-language remarks (truncation, baseline gap)
 
@@ -87,7 +87,7 @@ def model_table(columns: dict[str, GoldenReport], judged: str) -> pd.DataFrame:
     rows = []
     for label, report in columns.items():
         if label == BASELINE:
-            role = "reference only (not judged)"
+            role = "floor (block_below_baseline)"
         elif label == judged:
             role = "judged by the gate"
         elif label.startswith("champion"):

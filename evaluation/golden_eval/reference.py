@@ -81,11 +81,11 @@ def baseline_gap_notice(challenger: str, challenger_f1: float, baseline_f1: floa
     if abs(gap) < GAP_TOLERANCE:
         return (
             f"{challenger} macro-F1 {challenger_f1:.3f} is equal to the {NAME} reference "
-            f"({baseline_f1:.3f}, within {GAP_TOLERANCE:g}); reference only, the verdict does "
-            "not use it."
+            f"({baseline_f1:.3f}, within {GAP_TOLERANCE:g})."
         )
     side = "above" if gap > 0 else "BELOW"
     return (
         f"{challenger} macro-F1 {challenger_f1:.3f} is {side} the {NAME} reference "
-        f"({baseline_f1:.3f}, {gap:+.3f}); reference only, the verdict does not use it."
+        f"({baseline_f1:.3f}, {gap:+.3f}); the gate blocks below the baseline's interval "
+        "(policy `block_below_baseline`)."
     )

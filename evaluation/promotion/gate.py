@@ -57,7 +57,12 @@ def judge(
             golden.y_true, golden.champion_predictions, golden.candidate_predictions, golden.slices
         )
     return decide(
-        policy, golden.candidate_report, paired=paired, reference_free=traffic.report, cost=cost
+        policy,
+        golden.candidate_report,
+        paired=paired,
+        reference_free=traffic.report,
+        cost=cost,
+        baseline=golden.baseline_report,
     )
 
 

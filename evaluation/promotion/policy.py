@@ -10,7 +10,12 @@ Rules, in order (every rule yields reasons; the verdict passes only if all reaso
    McNemar (a significant accuracy loss blocks), and the per-slice accuracy tests after
    Holm/BH correction (`slice_test`: "harm" blocks a slice shown worse than its margin,
    "non_inferiority" makes every slice prove itself; see evaluation.promotion.compare).
-   Without a champion: rules 1-2 only.
+   Without a champion: rules 1-2 only. Also with a champion: "no change" — a challenger
+   answering exactly as the champion on every golden row is not promoted (the verdict
+   reads NO CHANGE when that is its only failure).
+3b. Never below the simple baseline: the challenger's golden macro-F1 must not fall below
+   the interval of the TF-IDF+LR baseline fitted on the same training split (when the
+   evaluation carries it).
 4. Label-free estimated accuracy on recent traffic may drop at most
    `max_estimated_accuracy_drop` below the champion's estimate on the same traffic (or below
    the candidate's own golden accuracy when there is no champion).
@@ -35,6 +40,9 @@ from evaluation.promotion.compare import (
 )
 from evaluation.stats.predictions import Predictions
 from evaluation.traffic.reference_free import ReferenceFreeReport
+
+# The rule name of a challenger identical to the champion (a "no change" verdict).
+NO_CHANGE = "no_change"
 
 
 class PromotionPolicy(BaseModel):
@@ -70,6 +78,16 @@ class PromotionPolicy(BaseModel):
     correction: Correction = "holm"
     block_on_mcnemar_loss: bool = Field(
         default=True, description="Fail when McNemar shows a significant accuracy loss."
+    )
+    block_unchanged: bool = Field(
+        default=True,
+        description="'No change': a challenger answering exactly as the champion on every "
+        "golden row is not promoted (a new version that changes nothing is churn).",
+    )
+    block_below_baseline: bool = Field(
+        default=True,
+        description="Block a challenger whose golden macro-F1 is below the TF-IDF+LR "
+        "baseline's interval (fitted on the same training split, scored on the same rows).",
     )
     max_estimated_accuracy_drop: float | None = Field(default=0.05, ge=0, le=1)
     max_cost_units_per_1k: float | None = Field(
@@ -145,8 +163,13 @@ class PromotionVerdict:
     def failures(self) -> list[Reason]:
         return [r for r in self.reasons if not r.passed]
 
+    @property
+    def unchanged(self) -> bool:
+        """Blocked only because the challenger answers exactly as the champion."""
+        return [r.rule for r in self.failures] == [NO_CHANGE]
+
     def summary(self) -> str:
-        head = "PROMOTE" if self.passed else "BLOCK"
+        head = "PROMOTE" if self.passed else "NO CHANGE" if self.unchanged else "BLOCK"
         lines = [f"{head}: {len(self.failures)} of {len(self.reasons)} checks failed"]
         lines += [f"- [{'ok' if r.passed else 'FAIL'}] {r.message}" for r in self.reasons]
         return "\n".join(lines)
@@ -319,6 +342,44 @@ def _estimate_reasons(
     ]
 
 
+def _unchanged_reasons(policy: PromotionPolicy, paired: PairedEvidence) -> list[Reason]:
+    n = len(paired.y_true)
+    differ = sum(
+        a != b for a, b in zip(paired.champion.labels, paired.challenger.labels, strict=True)
+    )
+    if differ or not policy.block_unchanged:
+        message = f"challenger answers differently from the champion on {differ} of {n} rows"
+        return [Reason(NO_CHANGE, True, message, {"disagreements": differ, "n": n})]
+    message = (
+        f"no change: the challenger answers exactly as the champion on all {n} golden rows; "
+        "not registered as a new champion"
+    )
+    return [Reason(NO_CHANGE, False, message, {"disagreements": 0, "n": n})]
+
+
+def _baseline_reasons(
+    policy: PromotionPolicy, candidate: GoldenReport, baseline: GoldenReport | None
+) -> list[Reason]:
+    if baseline is None:
+        return []
+    ours, base = candidate.overall.macro_f1, baseline.overall.macro_f1
+    below = ours.point < base.low
+    details = {"macro_f1": ours.point, "baseline": base.point, "baseline_low": base.low}
+    if below and policy.block_below_baseline:
+        message = (
+            f"macro-F1 {ours.point:.3f} is below the TF-IDF+LR baseline's "
+            f"{base.point:.3f} [{base.low:.3f}, {base.high:.3f}] on the same golden rows"
+        )
+        return [Reason("baseline", False, message, details)]
+    relation = "below" if below else "within or above"
+    message = (
+        f"macro-F1 {ours.point:.3f} vs TF-IDF+LR baseline {base.point:.3f} "
+        f"[{base.low:.3f}, {base.high:.3f}]: {relation} its interval"
+        + ("" if policy.block_below_baseline else " (reported, not blocking)")
+    )
+    return [Reason("baseline", True, message, details)]
+
+
 def _cost_reasons(policy: PromotionPolicy, cost: CostEvidence | None) -> list[Reason]:
     budget = policy.max_cost_units_per_1k
     if budget is None:
@@ -346,6 +407,7 @@ def decide(
     paired: PairedEvidence | None = None,
     reference_free: ReferenceFreeReport | None = None,
     cost: CostEvidence | None = None,
+    baseline: GoldenReport | None = None,
 ) -> PromotionVerdict:
     """Apply the policy to the evidence.
 
@@ -358,6 +420,8 @@ def decide(
             with other settings cannot reach the verdict.
         reference_free: The challenger's reference-free report on recent traffic.
         cost: Measured cost, when the cost stage has run.
+        baseline: The TF-IDF+LR baseline's golden report (same training split, same rows):
+            the challenger must not fall below its interval.
     """
     reasons = _floor_reasons(policy, candidate) + _slice_floor_reasons(policy, candidate)
     comparison = None
@@ -373,6 +437,8 @@ def decide(
             list(paired.y_true), paired.champion, paired.challenger, paired.slices
         )
         reasons += _comparison_reasons(policy, comparison)
+        reasons += _unchanged_reasons(policy, paired)
+    reasons += _baseline_reasons(policy, candidate, baseline)
     reasons += _estimate_reasons(policy, candidate, reference_free)
     reasons += _cost_reasons(policy, cost)
     return PromotionVerdict(all(r.passed for r in reasons), reasons, comparison)

@@ -13,6 +13,11 @@ New-data and periodic retrains are policies a team opts into (and a laptop is no
 Evidence that arrives while a retrain is in flight or cooling down is kept (the cursor does
 not move past it) and acted on later; evidence older than the start of the last retrain is
 dropped as covered, because that retrain's snapshot already held its batch.
+
+A retrain can only change the model through new labelled rows. When no labelled row was
+ingested since the last training snapshot, a trigger launches nothing: drift evidence is
+recorded as an alert (an observation on `training_snapshot`, naming the drift reports) and
+consumed; the label loop turns such texts into labelling requests.
 """
 
 import json
@@ -68,6 +73,50 @@ def _trained(instance: dg.DagsterInstance, record: dg.RunRecord) -> bool:
     return any(
         e.dagster_event is not None and e.dagster_event.asset_key == dg.AssetKey("candidate_model")
         for e in events
+    )
+
+
+SNAPSHOT = dg.AssetKey("training_snapshot")
+NOTHING_NEW = (
+    "no labelled rows ingested since the last training snapshot: a retrain would train on "
+    "the same data"
+)
+
+
+def labelled_rows_since_snapshot(instance: dg.DagsterInstance) -> int | None:
+    """Labelled rows accepted by ingests recorded after the latest training snapshot (None:
+    no snapshot yet, so nothing was trained and any trigger may help)."""
+    latest = instance.fetch_materializations(SNAPSHOT, limit=1).records
+    if not latest:
+        return None
+    rows = 0
+    page_cursor: str | None = None
+    while True:
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey("ingested_batch"), after_storage_id=latest[0].storage_id
+            ),
+            limit=500,
+            cursor=page_cursor,
+        )
+        for record in page.records:
+            md = record.asset_materialization.metadata  # type: ignore[union-attr]
+            if md.get("labelled") is not None and md["labelled"].value:
+                rows += int(md["rows_accepted"].value)  # type: ignore[arg-type]
+        if not page.has_more:
+            return rows
+        page_cursor = page.cursor
+
+
+def _drift_alert(evidence: list[Evidence]) -> dg.AssetObservation:
+    return dg.AssetObservation(
+        asset_key=SNAPSHOT,
+        metadata={
+            "alert": "drift, retrain not launched",
+            "why": NOTHING_NEW,
+            "drift_reports": dg.MetadataValue.json([e.evidence_id for e in evidence]),
+            "shift": " | ".join(sorted({e.summary for e in evidence if e.summary}))[:500],
+        },
     )
 
 
@@ -132,6 +181,13 @@ def drift_sensor(context: dg.SensorEvaluationContext, trigger_policy: TriggerPol
     decision = decide_retrain(
         evidence, in_flight, last_start, time.time(), trigger_policy.cooldown_s
     )
+    if decision.launch and labelled_rows_since_snapshot(context.instance) == 0:
+        # Consumed (the cursor moves on): the alert is the record, not a retry every tick.
+        return dg.SensorResult(
+            skip_reason=f"drift alert only: {NOTHING_NEW}",
+            cursor=str(newest),
+            asset_events=[_drift_alert(evidence)],
+        )
     # Deferred evidence stays ahead of the cursor, so it is seen again next tick.
     keep = evidence and not decision.launch
     return _to_result(decision, str(after if keep else newest))
@@ -212,6 +268,8 @@ def performance_sensor(
     decision = decide_retrain(
         evidence, in_flight, last_start, time.time(), trigger_policy.cooldown_s
     )
+    if decision.launch and labelled_rows_since_snapshot(context.instance) == 0:
+        return dg.SkipReason(f"{source} below the floor, but {NOTHING_NEW}")
     return _to_result(decision, context.cursor or "")
 
 
@@ -280,6 +338,8 @@ def retrain_floor_schedule(
     )
     if not decision.launch:
         return dg.SkipReason(decision.skip_reason)
+    if labelled_rows_since_snapshot(context.instance) == 0:
+        return dg.SkipReason(NOTHING_NEW)
     return dg.RunRequest(run_key=decision.run_key, tags=decision.tags)
 
 

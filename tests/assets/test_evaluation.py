@@ -196,14 +196,14 @@ def test_good_first_candidate_passes_the_floors_and_becomes_champion(good: Chain
     meta = good.result.asset_materializations_for_node("golden_evaluation")[0].metadata
     table = meta["by_slice"].value
     assert "domain=tweets" in table and "challenger v1 accurate accuracy" in table
-    # The TF-IDF+LR baseline, fitted on this candidate's training split, as a reference row.
+    # The TF-IDF+LR baseline, fitted on this candidate's training split: the gate's floor.
     assert "baseline (TF-IDF+LR) accuracy" in table
     (row,) = [r for r in meta["models"].value.splitlines() if "baseline (TF-IDF+LR)" in r]
-    assert "reference only (not judged)" in row
+    assert "floor (block_below_baseline)" in row
     assert golden.baseline_report is not None and golden.baseline_report.n == 800
     assert 0.5 < meta["baseline/macro_f1"].value <= 1.0
     notices = meta["notices"].value
-    assert "reference only, the verdict does not use it" in notices
+    assert "baseline" in notices and "(TF-IDF+LR)" in notices
     assert "accurate tier's 128-token window" in notices
     for key in (
         "challenger_accurate/reliability",

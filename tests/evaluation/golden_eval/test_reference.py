@@ -1,6 +1,7 @@
 """The reference row of the gate's golden report (evaluation/golden_eval/reference.py and its
 wiring in candidate.py): the TF-IDF+LR baseline fitted on the challenger's training split,
-shown beside the models, never judged; and the truncation notices.
+shown beside the models and judged by the policy's `baseline` rule (blocking below its
+interval, or reported only); and the truncation notices.
 
 Touches: the real VADER data (the shared 800-row golden set and a disjoint training pool), a
 real fast-tier bundle trained with models.training on that pool (CPU, two epochs) and scored
@@ -10,7 +11,7 @@ accurate tier and uses the real MiniLM tokenizer.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -84,20 +85,23 @@ def test_baseline_row_is_reported_on_the_same_golden_rows(runs: Runs) -> None:
     assert report.overall.macro_f1.point == pytest.approx(f1_score(truth, direct, average="macro"))
 
     models = artifacts.models.set_index("model")
-    assert models.loc[NAME, "role"] == "reference only (not judged)"
+    assert models.loc[NAME, "role"] == "floor (block_below_baseline)"
     assert models.loc["challenger v3 fast", "role"] == "judged by the gate"
     assert f"{NAME} macro_f1" in artifacts.by_slice.columns
     assert set(artifacts.by_slice["slice"]) >= {"all", "domain=tweets"}
     assert artifacts.metrics["baseline/macro_f1"] == round(report.overall.macro_f1.point, 4)
     gap = evaluation.candidate_report.overall.macro_f1.point - report.overall.macro_f1.point
     assert artifacts.metrics["baseline/macro_f1_gap"] == round(gap, 4)
-    assert any("reference only, the verdict does not use it" in n for n in artifacts.notices)
+    assert any("(policy `block_below_baseline`)" in n or "equal to" in n for n in artifacts.notices)
     saved = json.loads(artifacts.reports_json.read_text())  # type: ignore[union-attr]
     assert saved["baseline"]["model_id"] == "baseline/tfidf-lr"
 
 
 @pytest.mark.slow
-def test_the_reference_row_does_not_change_the_verdict(runs: Runs) -> None:
+def test_the_baseline_rule_blocks_below_its_interval(runs: Runs) -> None:
+    """The baseline is judged, not only shown: a `baseline` reason with both numbers; a
+    challenger below the baseline's interval blocks, unless the policy only reports it; no
+    baseline row (no snapshot), no baseline rule."""
     with_baseline, _ = runs.with_baseline
     without, artifacts = runs.without
     assert without.baseline_report is None and NAME not in set(artifacts.models["model"])
@@ -105,20 +109,37 @@ def test_the_reference_row_does_not_change_the_verdict(runs: Runs) -> None:
         assert (
             with_baseline.candidate_report.to_dict()[key] == without.candidate_report.to_dict()[key]
         )
-    # A strict policy (blocks) and a lenient one (passes): the same verdict either way.
-    for floor in (0.99, 0.5):
-        policy = PromotionPolicy.model_validate(
-            {"floors": {"accuracy_min": floor, "macro_f1_min": floor, "ece_max": None}}
-        )
-        verdict = judge(policy, with_baseline, NO_TRAFFIC)
-        assert verdict.passed == (floor == 0.5)
-        assert verdict.to_dict() == judge(policy, without, NO_TRAFFIC).to_dict()
+    lenient = PromotionPolicy.model_validate(
+        {"floors": {"accuracy_min": 0.5, "macro_f1_min": 0.5, "ece_max": None}}
+    )
+    assert "baseline" not in {r.rule for r in judge(lenient, without, NO_TRAFFIC).reasons}
+    verdict = judge(lenient, with_baseline, NO_TRAFFIC)
+    (rule,) = [r for r in verdict.reasons if r.rule == "baseline"]
+    base = with_baseline.baseline_report.overall.macro_f1  # type: ignore[union-attr]
+    ours = with_baseline.candidate_report.overall.macro_f1.point
+    assert rule.details == {"macro_f1": ours, "baseline": base.point, "baseline_low": base.low}
+    assert rule.passed == (ours >= base.low)
+    # The same challenger against a baseline made to look better than it: blocked, said why.
+    better = replace(base, point=ours + 0.05, low=ours + 0.01, high=ours + 0.09)
+    stronger = replace(
+        with_baseline,
+        baseline_report=replace(
+            with_baseline.baseline_report,  # type: ignore[type-var]
+            slices=[replace(with_baseline.baseline_report.overall, macro_f1=better)],  # type: ignore[union-attr]
+        ),
+    )
+    blocked = judge(lenient, stronger, NO_TRAFFIC)
+    assert not blocked.passed and [r.rule for r in blocked.failures] == ["baseline"]
+    assert "below the TF-IDF+LR baseline" in blocked.failures[0].message
+    report_only = lenient.model_copy(update={"block_below_baseline": False})
+    assert judge(report_only, stronger, NO_TRAFFIC).passed
 
 
 def test_gap_notice_and_model_table_say_what_is_judged() -> None:
     assert baseline_gap_notice("challenger v3 accurate", 0.70, 0.75) == (
         "challenger v3 accurate macro-F1 0.700 is BELOW the baseline (TF-IDF+LR) reference "
-        "(0.750, -0.050); reference only, the verdict does not use it."
+        "(0.750, -0.050); the gate blocks below the baseline's interval (policy "
+        "`block_below_baseline`)."
     )
     assert " above " in baseline_gap_notice("c", 0.8, 0.75)
     # the 20-class run's "0.877 is BELOW the baseline (0.877, -0.000)": equal, said so

@@ -154,3 +154,21 @@ def test_cost_budget_hook(reports) -> None:
     assert cost_reasons(CostEvidence(1.5, "bench"))[0].passed
     assert not cost_reasons(CostEvidence(2.5, "bench"))[0].passed
     assert not [r for r in decide(POLICY, better).reasons if r.rule == "cost"]  # no budget
+
+
+def test_identical_challenger_is_no_change(data: GateData, reports) -> None:
+    """The champion's own predictions as the challenger's: every comparison ties, and the
+    `no_change` rule keeps it from becoming a new champion; the summary says NO CHANGE.
+    With `block_unchanged` off it would pass; any disagreement passes the rule."""
+    champion = data.predictions["champion"]
+    same = Predictions(champion.model_id, champion.classes, champion.probs, champion.labels)
+    relaxed = POLICY.model_copy(update={"slice_accuracy_floor": None})
+    verdict = decide(relaxed, reports["champion"], paired=_paired(data, same))
+    assert [r.rule for r in verdict.failures] == ["no_change"], verdict.summary()
+    assert verdict.unchanged and verdict.summary().startswith("NO CHANGE")
+    assert verdict.failures[0].details == {"disagreements": 0, "n": len(data.golden)}
+    allowed = relaxed.model_copy(update={"block_unchanged": False})
+    assert decide(allowed, reports["champion"], paired=_paired(data, same)).passed
+    better = decide(POLICY, reports["better"], paired=_paired(data, data.predictions["better"]))
+    (rule,) = [r for r in better.reasons if r.rule == "no_change"]
+    assert rule.passed and rule.details["disagreements"] > 0

@@ -208,3 +208,52 @@ def test_weekly_floor_schedule(instance):
     )
     skipped = retrain_floor_schedule(ctx)
     assert isinstance(skipped, dg.SkipReason)
+
+
+def _snapshot_event(instance: dg.DagsterInstance) -> None:
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("training_snapshot", metadata={"dvc_tag": "snapshot/x"})
+    )
+
+
+def _ingest_event(instance: dg.DagsterInstance, labelled: bool, rows: int) -> None:
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            "ingested_batch", partition="b", metadata={"labelled": labelled, "rows_accepted": rows}
+        )
+    )
+
+
+def test_drift_without_new_labelled_rows_is_an_alert_not_a_retrain(instance):
+    """Drift on an unlabelled batch after the last snapshot launches nothing: the evidence is
+    consumed and returned as an observation on training_snapshot naming the report; once a
+    labelled batch lands, the next drift report launches a retrain."""
+    _snapshot_event(instance)
+    _ingest_event(instance, labelled=False, rows=1084)
+    _drift_event(instance, "rep-unlabelled")
+    alert = _tick(drift_sensor, instance)
+    assert not alert.run_requests
+    assert "no labelled rows" in alert.skip_reason.skip_message
+    assert alert.cursor != "0"  # consumed: not re-raised every tick
+    (observed,) = alert.asset_events  # the daemon stores it with the tick
+    assert observed.asset_key == dg.AssetKey("training_snapshot")
+    md = observed.metadata
+    assert md["drift_reports"].value == ["rep-unlabelled"]
+    assert "no labelled rows" in md["why"].value
+
+    _ingest_event(instance, labelled=True, rows=40)
+    _drift_event(instance, "rep-labelled")
+    (request,) = _tick(drift_sensor, instance, alert.cursor).run_requests
+    assert "drift:rep-labelled" in request.tags[RUN_TAG_EVIDENCE]
+
+
+def test_schedule_floor_skips_when_nothing_new(instance):
+    """The weekly floor launches nothing when no labelled row came since the last snapshot."""
+    _snapshot_event(instance)
+    ctx = dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=dt.datetime(2026, 12, 7, 3, tzinfo=dt.UTC),
+        resources={"trigger_policy": POLICY},
+    )
+    skipped = retrain_floor_schedule(ctx)
+    assert isinstance(skipped, dg.SkipReason) and "no labelled rows" in skipped.skip_message
