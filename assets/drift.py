@@ -51,13 +51,16 @@ class DriftCheckConfig(dg.Config):
         "new texts ~3x faster into its own cache namespace.",
     )
 
-    def to_drift_config(self) -> DriftConfig:
-        # The launchpad exposes these four knobs; every other statistic keeps its default.
+    def to_drift_config(self, effect_floors: dict[str, float] | None = None) -> DriftConfig:
+        # The launchpad exposes these four knobs, the dataset its effect floors; every other
+        # statistic keeps its default.
+        floors = {**DriftConfig().effect_floors, **(effect_floors or {})}
         return DriftConfig(
             min_samples=self.min_samples,
             sample_size=self.sample_size,
             min_drifted_signals=self.min_drifted_signals,
             seed=self.seed,
+            effect_floors=floors,
         )
 
 
@@ -75,6 +78,7 @@ def _check(
     config: DriftCheckConfig,
     home: RuntimeHomeResource,
     name: str,
+    effect_floors: dict[str, float] | None = None,
 ) -> tuple[dict[str, Any], Path | None]:
     from models.encoder_runtime import VARIANTS
 
@@ -84,7 +88,13 @@ def _check(
         )
     embed = cached_embedder(home.layout.cache / "embeddings", variant=config.encoder_variant)
     out_dir = home.root / REPORT_DIR
-    return run_drift_check(current, reference, config.to_drift_config(), embed, out_dir, name)
+    cfg = config.to_drift_config(effect_floors)
+    return run_drift_check(current, reference, cfg, embed, out_dir, name)
+
+
+def _interval(signal: dict[str, Any]) -> str:
+    low, high = signal.get("effect_low"), signal.get("effect_high")
+    return "" if low is None or high is None else f"[{low:.3f}, {high:.3f}]"
 
 
 def drift_metadata(summary: dict[str, Any], html: Path | None) -> dict[str, Any]:
@@ -93,9 +103,12 @@ def drift_metadata(summary: dict[str, Any], html: Path | None) -> dict[str, Any]
         [
             {
                 "signal": k,
-                "score": round(v["score"], 4),
+                "effect": round(v["score"], 4),
+                "95% interval": _interval(v),
+                "floor": v.get("effect_floor"),
                 "p_value": v.get("p_value"),
                 "alpha": v.get("alpha"),
+                "significant": v.get("significant", v["drifted"]),
                 "drifted": v["drifted"],
             }
             for k, v in signals.items()
@@ -161,7 +174,8 @@ def drift_report(
     else:  # nothing accepted (or file quarantined): no rows to judge
         current = pd.DataFrame({ROW_ID: [], TEXT: []})
     reference = _reference(mlflow, registry, home)
-    summary, html = _check(current, reference, config, home, batch)
+    floors = dataset.drift_effect_floors
+    summary, html = _check(current, reference, config, home, batch, floors)
     context.log.info("drift %s: %s (%s)", batch, summary["verdict"], summary.get("shift_reason"))
     metadata = drift_metadata(summary, html)
     received = received_rows(current, home.layout.quarantine / batch, dataset)
@@ -169,7 +183,7 @@ def drift_report(
     metadata["rows_received_judged"] = len(received)
     extra = len(received) - len(current)
     if reference is not None and extra >= RECEIVED_CHECK_MIN_SHARE * max(len(received), 1):
-        on_received, _ = _check(received, reference, config, home, f"{batch}-received")
+        on_received, _ = _check(received, reference, config, home, f"{batch}-received", floors)
         metadata["received_verdict"] = on_received["verdict"]
         metadata["received_shift"] = on_received.get("shift_reason", "no shift")
         metadata["received_report_id"] = on_received["report_id"]
@@ -200,12 +214,13 @@ def traffic_drift_report(
     home: RuntimeHomeResource,
     registry: DataRegistryResource,
     mlflow: MlflowResource,
+    dataset: dg.ResourceParam[DatasetSpec],
 ):
     """The latest window of the serving log vs the champion's training data."""
     current = read_prediction_window(home.layout.prediction_log, config.window_records)
-    summary, html = _check(
-        current, _reference(mlflow, registry, home), config, home, f"traffic-window-{len(current)}"
-    )
+    reference = _reference(mlflow, registry, home)
+    name = f"traffic-window-{len(current)}"
+    summary, html = _check(current, reference, config, home, name, dataset.drift_effect_floors)
     context.log.info("traffic drift over %d records: %s", len(current), summary["verdict"])
     yield dg.MaterializeResult(
         metadata={**drift_metadata(summary, html), "window_records": len(current)}

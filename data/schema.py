@@ -69,6 +69,12 @@ class DatasetSpec(BaseModel):
         "predictions (CPU seconds x price_per_core_hour, evaluation/promotion/cost.py) is "
         "higher. Unset: cost is measured and recorded, never blocking.",
     )
+    drift_effect_floors: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-signal overrides of the drift effect floors (text / embedding: "
+        "domain-classifier AUC, default 0.60; descriptors / prediction: KS or TVD, default "
+        "0.10): a batch drifts only when a signal is significant and at least this large.",
+    )
     price_per_core_hour: float = Field(
         0.05, gt=0, description="Price of one CPU core-hour in cost units (gate and service)."
     )
@@ -91,6 +97,12 @@ class DatasetSpec(BaseModel):
                 raise ValueError(
                     f"duplicate labels in {self.labels} (case and spacing do not make a class)"
                 )
+        unknown = set(self.drift_effect_floors) - {"text", "embedding", "descriptors", "prediction"}
+        if unknown:
+            raise ValueError(
+                f"drift_effect_floors: unknown signals {sorted(unknown)} (text, embedding, "
+                "descriptors, prediction)"
+            )
         if self.label_column is not None and self.label_column == self.text_column:
             raise ValueError("label_column and text_column must differ")
         return self

@@ -63,6 +63,21 @@ class DriftConfig(BaseModel):
         le=len(SIGNALS),
         description="Verdict 'drift' when at least this many signals drift.",
     )
+    effect_floors: dict[Signal, float] = Field(
+        default_factory=lambda: {
+            "text": 0.60,
+            "embedding": 0.60,
+            "descriptors": 0.10,
+            "prediction": 0.10,
+        },
+        description=(
+            "Practical floor of each signal's effect size: a signal drifts only when it is "
+            "significant *and* its score reaches the floor (domain-classifier AUC for text "
+            "and embedding; largest KS statistic for descriptors; max of class-mix TVD and "
+            "confidence KS for predictions). Significance alone says 'detectable', which any "
+            "tiny difference becomes with enough rows. A signal left out has no floor."
+        ),
+    )
     seed: int = Field(0, description="Seed of the subsampling (same seed, same rows).")
     embedding_plot: bool = Field(
         False,

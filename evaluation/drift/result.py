@@ -9,6 +9,10 @@ DriftVerdict = Literal["drift", "no_drift", "insufficient_data"]
 COVARIATE_SIGNALS = ("text", "descriptors", "embedding")
 
 
+def _opt(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 @dataclass(frozen=True)
 class SignalResult:
     """One drift signal.
@@ -20,9 +24,13 @@ class SignalResult:
             variation distance, confidence KS statistic) for predictions.
         p_value: the signal's p-value (Bonferroni-adjusted inside a family of tests).
         alpha: the significance level it was judged at.
-        drifted: p_value < alpha.
+        drifted: significant (p_value < alpha) *and* the effect at least `effect_floor`:
+            with enough rows any tiny difference is significant; only one that matters
+            counts (DriftConfig.effect_floors).
         method: how it was tested (for people reading the summary).
         details: per-test numbers (per-descriptor p-values, critical AUC, ...).
+        effect_low, effect_high: 95% interval of `score` (see evaluation.drift.stats).
+        effect_floor: the practical floor `score` was held to (None: significance alone).
     """
 
     name: str
@@ -32,6 +40,13 @@ class SignalResult:
     drifted: bool
     method: str
     details: dict[str, float] = field(default_factory=dict)
+    effect_low: float | None = None
+    effect_high: float | None = None
+    effect_floor: float | None = None
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value < self.alpha
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +54,10 @@ class SignalResult:
             "score": self.score,
             "p_value": self.p_value,
             "alpha": self.alpha,
+            "significant": self.significant,
+            "effect_low": self.effect_low,
+            "effect_high": self.effect_high,
+            "effect_floor": self.effect_floor,
             "drifted": self.drifted,
             "method": self.method,
             "details": dict(self.details),
@@ -54,6 +73,9 @@ class SignalResult:
             drifted=bool(data["drifted"]),
             method=str(data["method"]),
             details={str(k): float(v) for k, v in data["details"].items()},
+            effect_low=_opt(data.get("effect_low")),
+            effect_high=_opt(data.get("effect_high")),
+            effect_floor=_opt(data.get("effect_floor")),
         )
 
 

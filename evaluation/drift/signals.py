@@ -7,7 +7,21 @@ from evaluation.drift.config import DriftConfig, Signal
 from evaluation.drift.descriptors import DESCRIPTOR_NAMES
 from evaluation.drift.report import PRED_CONF, PRED_LABEL, TRUE_LABEL
 from evaluation.drift.result import SignalResult
-from evaluation.drift.stats import auc_p_value, bonferroni
+from evaluation.drift.stats import (
+    auc_interval,
+    auc_p_value,
+    bonferroni,
+    ks_interval,
+    tvd_interval,
+)
+
+
+def _judged(
+    cfg: DriftConfig, name: Signal, score: float, p: float, alpha: float
+) -> tuple[bool, float | None]:
+    """(drifted, floor): significant and, when the signal has a floor, at least that large."""
+    floor = cfg.effect_floors.get(name)
+    return p < alpha and (floor is None or score >= floor), floor
 
 
 def classifier_signal(
@@ -17,12 +31,17 @@ def classifier_signal(
     # Evidently holds out half of the 2n pooled rows: n held-out rows.
     p = auc_p_value(auc, n_test=n)
     alpha = cfg.alpha(name)
+    drifted, floor = _judged(cfg, name, auc, p, alpha)
+    low, high = auc_interval(auc, n)
     return SignalResult(
         name=name,
         score=auc,
         p_value=p,
         alpha=alpha,
-        drifted=p < alpha,
+        drifted=drifted,
+        effect_low=low,
+        effect_high=high,
+        effect_floor=floor,
         method="domain classifier ROC AUC vs Mann-Whitney null (Evidently "
         + ("text drift, TF-IDF + SGD)" if name == "text" else "EmbeddingsDrift, ModelDriftMethod)"),
         details={"critical_auc": critical_auc},
@@ -40,12 +59,18 @@ def descriptor_signal(
     details |= {f"{name}_ks": ks for name, ks in ks_stats.items()}
     details |= {f"{name}_mean_ref": float(ref[name].mean()) for name in DESCRIPTOR_NAMES}
     details |= {f"{name}_mean_cur": float(cur[name].mean()) for name in DESCRIPTOR_NAMES}
+    score = max(ks_stats.values())
+    drifted, floor = _judged(cfg, "descriptors", score, p, cfg.descriptor_alpha)
+    low, high = ks_interval(score, len(ref), len(cur))
     return SignalResult(
         name="descriptors",
-        score=max(ks_stats.values()),
+        score=score,
         p_value=p,
         alpha=cfg.descriptor_alpha,
-        drifted=p < cfg.descriptor_alpha,
+        drifted=drifted,
+        effect_low=low,
+        effect_high=high,
+        effect_floor=floor,
         method=f"KS per descriptor, Bonferroni over {len(DESCRIPTOR_NAMES)}",
         details=details,
     )
@@ -96,12 +121,24 @@ def prediction_signal(
     share = cfg.prediction_alpha / n_tests
     details |= {f"{name}_drifted": float(p < share) for name, p in parts.items()}
     p = bonferroni(list(parts.values()))
+    score = max(scores)
+    drifted, floor = _judged(cfg, "prediction", score, p, cfg.prediction_alpha)
+    # The interval of whichever distance is the score (TVD over the classes, or the KS).
+    n_ref, n_cur = len(ref), len(cur)
+    low, high = (
+        ks_interval(score, n_ref, n_cur)
+        if score == conf_ks
+        else tvd_interval(score, n_ref, n_cur, max(2, len(classes)))
+    )
     return SignalResult(
         name="prediction",
-        score=max(scores),
+        score=score,
         p_value=p,
         alpha=cfg.prediction_alpha,
-        drifted=p < cfg.prediction_alpha,
+        drifted=drifted,
+        effect_low=low,
+        effect_high=high,
+        effect_floor=floor,
         method="class mix"
         + (" and label mix" if "label_mix" in parts else "")
         + f": chi-square homogeneity; confidence: KS; Bonferroni over {n_tests}",

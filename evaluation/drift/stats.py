@@ -44,3 +44,42 @@ def bonferroni(p_values: list[float]) -> float:
     if not p_values:
         raise ValueError("no p-values to combine")
     return min(1.0, len(p_values) * min(p_values))
+
+
+def auc_interval(auc: float, n_test: int, level: float = 0.95) -> tuple[float, float]:
+    """Interval of a held-out AUC (Hanley & McNeil 1982 standard error, classes n/2 each)."""
+    n1 = n2 = n_test / 2
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n2 - 1) * (q2 - auc**2)) / (n1 * n2)
+    half = float(norm.isf((1 - level) / 2)) * math.sqrt(max(var, 0.0))
+    return max(0.0, auc - half), min(1.0, auc + half)
+
+
+def ks_interval(ks: float, n_ref: int, n_cur: int, level: float = 0.95) -> tuple[float, float]:
+    """Interval of a two-sample KS statistic.
+
+    Each side's empirical CDF is within the Dvoretzky-Kiefer-Wolfowitz band of its truth
+    (at level (1+level)/2 each, Massart's constant), so the statistic moves by at most the
+    two bands together; conservative.
+    """
+    eps = math.sqrt(math.log(2 / ((1 - level) / 2)) / 2)
+    half = eps * (1 / math.sqrt(n_ref) + 1 / math.sqrt(n_cur))
+    return max(0.0, ks - half), min(1.0, ks + half)
+
+
+def tvd_interval(
+    tvd: float, n_ref: int, n_cur: int, classes: int, level: float = 0.95
+) -> tuple[float, float]:
+    """Interval of the total-variation distance between two class mixes.
+
+    Weissman et al. (2003): an empirical distribution over `classes` values is within
+    L1 distance sqrt(2 (K ln 2 + ln(1/delta)) / n) of its truth with probability 1 - delta;
+    TV is half of L1, and the two sides' errors add (each at delta = (1-level)/2).
+    """
+    delta = (1 - level) / 2
+
+    def side(n: int) -> float:
+        return 0.5 * math.sqrt(2 * (classes * math.log(2) + math.log(1 / delta)) / n)
+
+    half = side(n_ref) + side(n_cur)
+    return max(0.0, tvd - half), min(1.0, tvd + half)

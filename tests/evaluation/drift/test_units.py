@@ -144,3 +144,49 @@ def test_drift_sample_from_frame_is_positional_and_validated() -> None:
         DriftSample(texts=["a", None])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="embeddings"):
         DriftSample(texts=["a", "b"], embeddings=np.zeros((3, 4)))
+
+
+def test_significant_but_small_is_not_drift() -> None:
+    """At 10,000 held-out rows an AUC of 0.56 is highly significant, yet below the 0.60
+    floor: detectable, not drift. The same AUC passes when the floor is dropped; a large
+    AUC drifts. The interval brackets the score and narrows with n."""
+    from evaluation.drift.signals import classifier_signal
+
+    cfg = DriftConfig()
+    small = classifier_signal("embedding", 0.56, 10_000, cfg, critical_auc=0.52)
+    assert small.significant and not small.drifted and small.effect_floor == 0.60
+    assert small.effect_low < 0.56 < small.effect_high  # type: ignore[operator]
+    no_floor = DriftConfig(effect_floors={"text": 0.6})  # embedding: significance alone
+    assert classifier_signal("embedding", 0.56, 10_000, no_floor, 0.52).drifted
+    assert classifier_signal("embedding", 0.75, 1_000, cfg, 0.55).drifted
+    wide = classifier_signal("text", 0.56, 300, cfg, 0.6)
+    assert wide.effect_high - wide.effect_low > small.effect_high - small.effect_low  # type: ignore[operator]
+    back = SignalResult.from_dict(json.loads(json.dumps(small.to_dict())))
+    assert back == small and back.to_dict()["significant"] is True
+
+
+def test_effect_intervals_cover_their_truth() -> None:
+    """Seeded simulation: the KS and TVD intervals hold the true distance in >= 95% of draws
+    (they are conservative), and the AUC interval holds the true AUC of two normals."""
+    from scipy.stats import ks_2samp, norm
+
+    from evaluation.drift.stats import auc_interval, ks_interval, tvd_interval
+
+    rng = np.random.default_rng(0)
+    true_ks = 2 * norm.cdf(0.15) - 1  # N(0,1) vs N(0.3,1): sup |F - G| at the midpoint
+    true_tvd = 0.1  # class mix 0.5/0.5 vs 0.6/0.4
+    true_auc = norm.cdf(0.3 / np.sqrt(2))
+    hits = {"ks": 0, "tvd": 0, "auc": 0}
+    draws = 200
+    for _ in range(draws):
+        a, b = rng.normal(0, 1, 500), rng.normal(0.3, 1, 500)
+        low, high = ks_interval(ks_2samp(a, b).statistic, 500, 500)
+        hits["ks"] += low <= true_ks <= high
+        pa, pb = rng.random(500) < 0.5, rng.random(500) < 0.6
+        low, high = tvd_interval(abs(pa.mean() - pb.mean()), 500, 500, classes=2)
+        hits["tvd"] += low <= true_tvd <= high
+        auc = roc_auc_score([0] * 500 + [1] * 500, np.concatenate([a, b]))
+        low, high = auc_interval(auc, 1000)
+        hits["auc"] += low <= true_auc <= high
+    assert hits["ks"] / draws >= 0.95 and hits["tvd"] / draws >= 0.95
+    assert hits["auc"] / draws >= 0.90  # Hanley-McNeil: approximate, close to nominal
