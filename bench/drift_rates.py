@@ -3,8 +3,12 @@
 For each seed: the movie pool (minus the rows a champion was trained on) is split into two
 disjoint random halves. Reference = half A. Current = half B (same distribution: every
 "drift" is a false positive) or the whole tweets / amazon / nyt pool (real domain shift:
-"drift" is a detection). `check_drift` then draws equal seeded subsamples of `n` rows per
-side. The rate per signal and for the combined verdict is the share of seeds that flagged drift.
+"drift" is a detection). A second false-positive control, "formatted": half B again, but
+re-wrapped, re-quoted and re-spaced (`reformat`: a line break in ~16% of texts, curly quotes,
+doubled spaces, trailing whitespace) — same source, only formatting differs, which a useful
+check must not call drift. `check_drift` then draws equal seeded subsamples of `n` rows per
+side. The rate per signal and for the combined verdict is the share of seeds that flagged
+drift, with its Wilson 95% bound (upper for false alarms, lower for detection).
 
 The champion (for the prediction signal) is a logistic regression on frozen MiniLM embeddings
 trained on a fixed set of movie rows that never enter a drift sample, so its predictions are
@@ -12,6 +16,8 @@ out-of-sample on both sides. Embeddings are computed once per domain pool with M
 cached under $DRIFTWISE_HOME/cache as .npy keyed by a hash of the texts.
 
 Usage: python bench/drift_rates.py [--seeds 50] [--fp-seeds 200] [--sizes 100,300,1000]
+       [--domains tweets,amazon,nyt]
+The movie pool minus the champion's rows holds ~8,600 texts, so n is at most ~4,300 per side.
 """
 
 import argparse
@@ -34,7 +40,29 @@ if str(REPO_ROOT) not in sys.path:  # run as a script: make the project importab
 ENCODER_ID = "all-MiniLM-L6-v2/mean-pool/max128"
 DOMAINS = ("movies", "tweets", "amazon", "nyt")
 SIGNAL_ROWS = ("text", "descriptors", "embedding", "prediction")
-COMPARISONS = ("movies", "tweets", "amazon", "nyt")
+COMPARISONS = ("movies", "formatted", "tweets", "amazon", "nyt")
+FALSE_ALARM_CONTROLS = ("movies", "formatted")
+
+
+def reformat(text: str, index: int) -> str:
+    """The same text, formatted differently (seeded by its index): what a second export of
+    the same source looks like."""
+    import random
+
+    rng = random.Random(index)
+    words = text.split(" ")
+    if len(words) > 3 and rng.random() < 0.16:
+        cut = rng.randrange(1, len(words))
+        words[cut] = "\n" + words[cut]
+    out = " ".join(words)
+    out = out.replace("'", "\u2019")
+    quotes = iter(["\u201c", "\u201d"] * out.count('"'))
+    out = "".join(next(quotes) if ch == '"' else ch for ch in out)
+    if rng.random() < 0.3:
+        out = out.replace(" ", "  ", 1)
+    return out + (" " if rng.random() < 0.5 else "")
+
+
 CHAMPION_ROWS = 2000
 
 log = logging.getLogger("bench.drift_rates")
@@ -110,6 +138,8 @@ def load_pools() -> tuple[dict[str, Pool], np.ndarray]:
         texts = part["text"].tolist()
         pools[domain] = Pool(texts, part["label"].to_numpy(), cached_embeddings(texts))
     movies = pools["movies"]
+    formatted = [reformat(t, i) for i, t in enumerate(movies.texts)]
+    pools["formatted"] = Pool(formatted, movies.labels, cached_embeddings(formatted))
     order = np.random.default_rng(12345).permutation(len(movies.texts))
     train, rest = order[:CHAMPION_ROWS], np.sort(order[CHAMPION_ROWS:])
     champion = LogisticRegression(max_iter=2000).fit(movies.vectors[train], movies.labels[train])
@@ -120,11 +150,16 @@ def load_pools() -> tuple[dict[str, Pool], np.ndarray]:
     return pools, rest
 
 
-def run(seeds: int, fp_seeds: int, sizes: list[int]) -> dict[int, dict[str, list[dict]]]:
+def run(
+    seeds: int,
+    fp_seeds: int,
+    sizes: list[int],
+    domains: Sequence[str] = ("tweets", "amazon", "nyt"),
+) -> dict[int, dict[str, list[dict]]]:
     """flags[n][comparison] = one row per seed: {signal: drifted, "p": {signal: p}, ...}.
 
     Seeds below `seeds` run all four comparisons; further seeds up to `fp_seeds` run only
-    movies/movies, because a false-positive rate near 1% needs hundreds of draws to pin down.
+    the two false-alarm controls, because a rate near 1% needs hundreds of draws to pin down.
     """
     from evaluation.drift.check import check_drift
     from evaluation.drift.config import DriftConfig
@@ -139,9 +174,12 @@ def run(seeds: int, fp_seeds: int, sizes: list[int]) -> dict[int, dict[str, list
             shuffled = np.random.default_rng(seed).permutation(movie_rows)
             half_a, half_b = np.sort(shuffled[::2]), np.sort(shuffled[1::2])
             reference = pools["movies"].sample(half_a)
-            currents = {"movies": pools["movies"].sample(half_b)}
+            currents = {
+                "movies": pools["movies"].sample(half_b),
+                "formatted": pools["formatted"].sample(half_b),
+            }
             if seed < seeds:
-                for domain in ("tweets", "amazon", "nyt"):
+                for domain in domains:
                     currents[domain] = pools[domain].sample(np.arange(len(pools[domain].texts)))
             for name, current in currents.items():
                 result = check_drift(reference, current, config=cfg)
@@ -156,12 +194,19 @@ def run(seeds: int, fp_seeds: int, sizes: list[int]) -> dict[int, dict[str, list
     return out
 
 
-def wilson_upper(hits: int, total: int, z: float = 1.96) -> float:
-    """Upper end of the Wilson 95% interval of a rate."""
+def wilson(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson 95% interval of a rate."""
     p = hits / total
     centre = p + z * z / (2 * total)
     margin = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total))
-    return float((centre + margin) / (1 + z * z / total))
+    return float((centre - margin) / (1 + z * z / total)), float(
+        (centre + margin) / (1 + z * z / total)
+    )
+
+
+def wilson_upper(hits: int, total: int, z: float = 1.96) -> float:
+    """Upper end of the Wilson 95% interval of a rate."""
+    return wilson(hits, total, z)[1]
 
 
 def _signal_flag(signal: str) -> Callable[[dict], bool]:
@@ -176,7 +221,14 @@ def print_table(flags: dict[int, dict[str, list[dict]]]) -> None:
             f"\n## n = {n} rows per side; FP column {n_fp} draws, detection columns {n_det} "
             f"draws; alpha 0.0125 per signal, verdict FP bound {bound}"
         )
-        header = ["signal", "movies vs movies (FP)", "vs tweets", "vs amazon", "vs nyt"]
+        header = [
+            "signal",
+            "movies vs movies (FP)",
+            "vs same movies re-formatted (FP)",
+            "vs tweets",
+            "vs amazon",
+            "vs nyt",
+        ]
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
         rows: list[tuple[str, Callable[[dict], bool]]] = [
@@ -192,9 +244,12 @@ def print_table(flags: dict[int, dict[str, list[dict]]]) -> None:
                     cells.append("-")
                     continue
                 hits = sum(flag(r) for r in draws)
-                cell = f"{hits / len(draws):.3f}"
-                if name == "movies":
-                    cell += f" (95% upper {wilson_upper(hits, len(draws)):.3f})"
+                low, high = wilson(hits, len(draws))
+                cell = f"{hits}/{len(draws)} = {hits / len(draws):.3f}"
+                if name in FALSE_ALARM_CONTROLS:
+                    cell += f" (95% upper {high:.3f})"
+                else:
+                    cell += f" (95% lower {low:.3f})"
                 cells.append(cell)
             print(f"| {label} | " + " | ".join(cells) + " |")
         # Calibration: at the nominal 0.05 level a valid test rejects ~5% of same-distribution
@@ -216,10 +271,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=50, help="draws for all comparisons")
     parser.add_argument("--fp-seeds", type=int, default=200, help="draws for movies vs movies")
     parser.add_argument("--sizes", default="100,300,1000", help="rows per side, comma-separated")
+    parser.add_argument(
+        "--domains", default="tweets,amazon,nyt", help="shifted domains to detect (comma list)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     sizes = [int(s) for s in args.sizes.split(",")]
-    print_table(run(args.seeds, args.fp_seeds, sizes))
+    domains = [d for d in args.domains.split(",") if d]
+    print_table(run(args.seeds, args.fp_seeds, sizes, domains))
 
 
 if __name__ == "__main__":
