@@ -6,6 +6,7 @@ JSON + confusion PNG, bundles as artifacts, lineage tags, a registered version w
 `challenger` alias, and no `champion`.
 """
 
+import multiprocessing as mp
 from pathlib import Path
 
 import pytest
@@ -86,20 +87,27 @@ def test_candidate_run_registry_and_alias(config, fast_result, accurate_result, 
     )
 
 
-def _first_use(home: str) -> str:
+def _first_use(home: str, out: "mp.Queue[str]") -> None:
     from models.tracking import TrackingConfig, client_for
 
     client = client_for(TrackingConfig.embedded(Path(home)))
-    return str(len(client.search_experiments()))
+    out.put(str(len(client.search_experiments())))
 
 
 @pytest.mark.slow
 def test_concurrent_first_use_of_the_sqlite_store(tmp_path):
     """Two processes creating the embedded store at once (two Dagster runs starting
-    together) both get a working store: the schema migration is serialised."""
-    import multiprocessing as mp
+    together) both get a working store: the schema migration is serialised.
 
+    Plain processes, not a `Pool`: a pool whose worker dies hangs `map` for ever (seen once
+    in CI); here a dead or stuck worker fails the test with its exit code."""
     ctx = mp.get_context("spawn")
-    with ctx.Pool(2) as pool:
-        results = pool.map(_first_use, [str(tmp_path)] * 2)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_first_use, args=(str(tmp_path), out)) for _ in range(2)]
+    for proc in procs:
+        proc.start()
+    results = [out.get(timeout=300) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+    assert [p.exitcode for p in procs] == [0, 0]
     assert results == ["1", "1"]  # the Default experiment, seen by both
