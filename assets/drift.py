@@ -54,7 +54,7 @@ class DriftCheckConfig(dg.Config):
     def to_drift_config(self, effect_floors: dict[str, float] | None = None) -> DriftConfig:
         # The launchpad exposes these four knobs, the dataset its effect floors; every other
         # statistic keeps its default.
-        floors = {**DriftConfig().effect_floors, **(effect_floors or {})}
+        floors: dict[str, float] = {**DriftConfig().effect_floors, **(effect_floors or {})}
         return DriftConfig(
             min_samples=self.min_samples,
             sample_size=self.sample_size,

@@ -63,7 +63,7 @@ class DriftConfig(BaseModel):
         le=len(SIGNALS),
         description="Verdict 'drift' when at least this many signals drift.",
     )
-    effect_floors: dict[Signal, float] = Field(
+    effect_floors: dict[str, float] = Field(
         default_factory=lambda: {
             "text": 0.60,
             "embedding": 0.60,
@@ -90,6 +90,9 @@ class DriftConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "DriftConfig":
+        unknown = set(self.effect_floors) - set(SIGNALS)
+        if unknown:
+            raise ValueError(f"effect_floors: unknown signals {sorted(unknown)} ({SIGNALS})")
         if self.sample_size is not None and self.sample_size < self.min_samples:
             raise ValueError(
                 f"sample_size ({self.sample_size}) must be >= min_samples ({self.min_samples})"
