@@ -101,7 +101,14 @@ def _fake_pair(dagster_home: Path, kept: bool) -> list[subprocess.Popen]:
         subprocess.Popen(["bash", "-c", f"exec -a {name} sleep 120"], start_new_session=True)
         for name in ("dagster-daemon", "dagster")
     ]
-    time.sleep(0.2)  # let `exec -a` rename them
+    # Wait until `exec -a` has renamed them (a fixed 0.2 s was too short on a busy machine:
+    # the pair was then not recognised and was SIGKILLed instead of stopped).
+    deadline = time.monotonic() + 30
+    for proc, name in zip(procs, ("dagster-daemon", "dagster"), strict=True):
+        cmdline = Path(f"/proc/{proc.pid}/cmdline")
+        while not cmdline.read_bytes().startswith(name.encode() + b"\0"):
+            assert time.monotonic() < deadline, f"{name} was never exec'd"
+            time.sleep(0.05)
     dagster_home.mkdir(parents=True, exist_ok=True)
     record = {"daemon": procs[0].pid, "code_server": procs[1].pid, "kept": kept}
     (dagster_home / DAEMON_PID).write_text(json.dumps(record))
