@@ -24,6 +24,7 @@ from data.golden_set import GOLDEN_PATH, GoldenRef
 from data.schema import TEXT, DatasetSpec
 from data.snapshot import SNAPSHOT_PATH
 from evaluation.golden_eval.candidate import GoldenEvaluation, evaluate_on_golden, fmt_interval
+from evaluation.golden_eval.judge_config import JudgeConfig
 from evaluation.golden_eval.report import CorpusThresholds
 from evaluation.promotion.cost import measure_cost
 from evaluation.promotion.gate import PromotionDecision, decision_document, judge
@@ -69,19 +70,42 @@ def _md(frame: pd.DataFrame) -> dg.MetadataValue:
 
 
 # -- golden set -------------------------------------------------------------------------------
+class GoldenEvaluationConfig(dg.Config):
+    """The optional LLM judge (evaluation/golden_eval/judge.py): off unless a run turns it on,
+    since it calls a paid service; its key is read from the environment variable named."""
+
+    judge: bool = Field(False, description="G-Eval the gate tier's answers with an LLM judge.")
+    judge_base_url: str = Field(JudgeConfig().base_url, description="OpenAI-compatible API.")
+    judge_model: str = JudgeConfig().model
+    judge_api_key_env: str = JudgeConfig().api_key_env
+    judge_max_cases: int = Field(JudgeConfig().max_cases, ge=1)
+
+    def to_judge(self) -> JudgeConfig:
+        return JudgeConfig(
+            enabled=self.judge,
+            base_url=self.judge_base_url,
+            model=self.judge_model,
+            api_key_env=self.judge_api_key_env,
+            max_cases=self.judge_max_cases,
+        )
+
+
 @dg.asset(group_name="evaluation", kinds={"deepeval", "mlflow"})
 def golden_evaluation(
     context: dg.AssetExecutionContext,
+    config: GoldenEvaluationConfig,
     candidate_model: CandidateRef,
     golden_set: GoldenRef,
     registry: DataRegistryResource,
     mlflow: MlflowResource,
     home: RuntimeHomeResource,
+    dataset: dg.ResourceParam[DatasetSpec],
 ) -> dg.Output[GoldenEvaluation]:
     """Challenger (every tier) and champion (MLflow alias `champion`) on the golden set, per
     slice with bootstrap intervals; the gate tier side by side with the champion, and the
     TF-IDF+LR baseline fitted on the challenger's training split as a reference row (never
-    judged). Notices say how much of the texts the accurate tier's token window cuts off."""
+    judged). Notices say how much of the texts the accurate tier's token window cuts off.
+    With `judge` on, an LLM judge grades the gate tier's answers in the dataset's terms."""
     reg = registry.registry()
     golden = reg.read_table(GOLDEN_PATH, rev=golden_set.tag).reset_index(drop=True)
     # The snapshot the challenger trained on, by the tag in its lineage: the baseline fits on
@@ -105,6 +129,27 @@ def golden_evaluation(
         candidate_model.model_version,
         champ.model_version if champ else "none",
     )
+    from evaluation.golden_eval.judge import judge_golden  # deepeval: only when a run evaluates
+
+    judged = judge_golden(
+        golden,
+        evaluation.candidate_predictions,
+        config.to_judge(),
+        Path(evaluation.report_dir) / "judge",
+        dataset.name,
+        evaluation.candidate_predictions.classes,
+        dataset.description,
+    )
+    judge_md: dict[str, Any] = (
+        {
+            "judge": f"{judged.model}: {judged.metric}",
+            "judge/mean_score": round(judged.mean_score, 4),
+            "judge/pass_rate": round(judged.pass_rate, 4),
+            "judge/cases": judged.n,
+        }
+        if judged is not None
+        else {"judge": "off (golden_evaluation config: judge = true)"}
+    )
     champion_text = (
         f"{champ.model_name} v{champ.model_version} ({champ.tier})"
         if champ
@@ -115,6 +160,7 @@ def golden_evaluation(
         metadata={
             "gate_tier": evaluation.gate_tier,
             "golden_tag": golden_set.tag,
+            **judge_md,
             **artifacts.metrics,
             **{k: dg.MetadataValue.path(str(v)) for k, v in artifacts.plots.items()},
             "champion": champion_text,

@@ -232,7 +232,9 @@ def project_version() -> str:
 
 def openapi(spec: dict[str, Any], max_body_bytes: int) -> dict[str, Any]:
     """BentoML's generated spec with our title, version, limits and error responses."""
-    from bento.schemas import MAX_TEXT_CHARS, MAX_TEXTS
+    from bento.schemas import MAX_TEXT_CHARS, MAX_TEXTS, served_length
+
+    length = served_length()
 
     spec = json.loads(json.dumps(spec))  # a copy we may change
     spec["info"] = {
@@ -241,8 +243,14 @@ def openapi(spec: dict[str, Any], max_body_bytes: int) -> dict[str, Any]:
         "description": (
             "Text classification with canary routing, a cheap-model-first cascade and a "
             f"prediction cache. Limits: body <= {max_body_bytes} bytes, Content-Type "
-            f"application/json, 1-{MAX_TEXTS} texts per request, each <= {MAX_TEXT_CHARS} "
-            "characters with at least one visible character. Every error is "
+            f"application/json, 1-{MAX_TEXTS} texts per request, each with at least one "
+            f"visible character and <= {length.max_chars} characters ({length.long_text}: "
+            + (
+                "longer texts are scored on their first characters"
+                if length.long_text == "truncate"
+                else "longer texts are refused"
+            )
+            + f"; hard cap {MAX_TEXT_CHARS}). Every error is "
             '`{"error", "status", "field", "reason"}`.'
         ),
     }

@@ -9,13 +9,18 @@ Texts are refused when a model could not read them honestly: with no visible cha
 characters (tab, newline and carriage return are ordinary text) or an unpaired surrogate.
 """
 
+import os
 import re
 import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-MAX_TEXT_CHARS = 20_000
+from data.length import DEFAULT_MAX_CHARS, LengthPolicy, TextTooLong
+
+# A hard cap per text, for safety only (the body limit bounds it too): the dataset's own
+# length policy (data/length.py) is applied below it, by the service, before scoring.
+MAX_TEXT_CHARS = 1_000_000
 MAX_TEXTS = 64
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -41,6 +46,35 @@ def check_text(text: str) -> str:
     if not visible(text):
         raise ValueError("text has no visible character (empty, whitespace or zero-width only)")
     return text
+
+
+def served_length() -> LengthPolicy:
+    """The dataset's length policy as `driftwise serve` passes it (DRIFTWISE_MAX_TEXT_CHARS,
+    DRIFTWISE_LONG_TEXT); the dataset defaults when the service is started another way."""
+    return LengthPolicy(
+        int(os.environ.get("DRIFTWISE_MAX_TEXT_CHARS", str(DEFAULT_MAX_CHARS))),
+        os.environ.get("DRIFTWISE_LONG_TEXT", "truncate"),  # type: ignore[arg-type]
+    )
+
+
+def fit_texts(texts: list[str], length: LengthPolicy) -> tuple[list[str], int]:
+    """The texts under the dataset's length policy and how many were cut; ValueError naming
+    the text when one is over the limit under `quarantine`. Not-a-list input is left to the
+    request schema's own error."""
+    if not isinstance(texts, list):
+        return texts, 0
+    fitted, cut = [], 0
+    for i, text in enumerate(texts):
+        if not isinstance(text, str) or len(text) > MAX_TEXT_CHARS:
+            fitted.append(text)  # the schema refuses it with its own reason
+            continue
+        try:
+            kept, was_cut = length.fit(text)
+        except TextTooLong as exc:
+            raise ValueError(f"texts[{i}]: {exc}") from None
+        fitted.append(kept)
+        cut += was_cut
+    return fitted, cut
 
 
 class ClassifyRequest(BaseModel):

@@ -16,7 +16,8 @@ DRIFTWISE_ADMIN_TOKEN (admin endpoints; unset = admin disabled), DRIFTWISE_LOG_R
 log sample share, default 0.1), DRIFTWISE_CACHE_ENTRIES (default 10000),
 DRIFTWISE_PRICE_PER_CORE_HOUR (cost units, default 0.05), DRIFTWISE_MAX_IN_FLIGHT (queue bound,
 default 256), DRIFTWISE_BATCHING (0 = off), DRIFTWISE_CASCADE_AUDIT_RATE (default 0.05),
-DRIFTWISE_MAX_BODY_BYTES (default 2 MB).
+DRIFTWISE_MAX_BODY_BYTES (default 2 MB), DRIFTWISE_MAX_TEXT_CHARS / DRIFTWISE_LONG_TEXT (the
+dataset's length policy, data/length.py; default 20,000 / truncate).
 """
 
 import asyncio
@@ -57,6 +58,8 @@ from bento.schemas import (
     FeedbackRequest,
     LoadRequest,
     RoutingUpdate,
+    fit_texts,
+    served_length,
 )
 from bento.state import ServingState, read_state, tag_version, write_state
 from bento.store import CASCADE_KEY, KEPT_DISAGREEMENT_KEY, load_stored, load_tiers
@@ -75,6 +78,9 @@ MAX_IN_FLIGHT = int(os.environ.get("DRIFTWISE_MAX_IN_FLIGHT", "256"))
 # Share of the texts the cascade keeps on the fast tier that the accurate tier also scores
 # (the cascade audit, bento/engine.py): its CPU cost, and how fast a new domain is noticed.
 AUDIT_RATE = float(os.environ.get("DRIFTWISE_CASCADE_AUDIT_RATE", "0.05"))
+# The dataset's length policy (data/length.py), passed by `driftwise serve` from its config:
+# the same limit and the same cut as landing and `driftwise predict`.
+LENGTH = served_length()
 
 REQUESTS = bentoml.metrics.Counter(
     name="driftwise_requests_total",
@@ -117,6 +123,10 @@ COST_PER_1K = bentoml.metrics.Gauge(
 IN_FLIGHT = bentoml.metrics.Gauge(
     name="driftwise_in_flight_requests",
     documentation="Classify requests being served now (queue depth, for an autoscaler)",
+)
+TRUNCATED = bentoml.metrics.Counter(
+    name="driftwise_texts_truncated_total",
+    documentation="Texts cut to the dataset's max_text_chars before scoring (long_text=truncate)",
 )
 LOG_DROPPED = bentoml.metrics.Counter(
     name="driftwise_log_dropped_total",
@@ -348,6 +358,14 @@ class Driftwise:
         """Label, confidence (and probabilities) for 1-64 texts, with model version and tier."""
         if not await self._ready():
             return _error(503, "no champion is being served yet", **{"Retry-After": "30"})  # type: ignore[return-value]
+        try:
+            texts, cut = fit_texts(texts, LENGTH)
+        except ValueError as exc:  # over the dataset's limit under long_text = quarantine
+            return JSONResponse(  # type: ignore[return-value]
+                error_body(400, str(exc), field="texts", reason="text_too_long"), status_code=400
+            )
+        if cut:
+            TRUNCATED.inc(cut)
         request = ClassifyRequest(texts=texts, key=key, return_probabilities=return_probabilities)
         if self._in_flight >= MAX_IN_FLIGHT:
             REQUESTS.labels(arm="", model_version="", outcome="shed").inc()

@@ -14,8 +14,9 @@ names and usual aliases of every library in `MASKED_NAMES` (numpy, np, pandas, p
 sklearn, plt, ...) become `<lib>`. Docstrings shorter than `min_words` words after cleaning
 (default 150: at least ~200 MiniLM tokens, so all exceed the accurate tier's 128-token
 window and many its 256-token maximum) or longer than `max_chars` (default 5,000, the
-ingestion limit `DatasetSpec.max_text_chars`) are left out; so are near duplicates (same
-first 20 words, e.g. templated model docs) and texts found in two libraries.
+former ingestion limit, kept so the table stays the same) are left out; so are near
+duplicates (same first 20 words, e.g. templated model docs) and texts found in two
+libraries.
 
 Deterministic: files, then docstrings, are visited in sorted order and each class is capped
 by a seeded sample, so the same pins give the same table on any machine (`library_versions`

@@ -11,6 +11,7 @@ import unicodedata
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from data.labels import label_key
+from data.length import DEFAULT_MAX_CHARS, LengthPolicy, LongText
 
 # Canonical columns of an accepted row.
 ROW_ID = "row_id"
@@ -39,6 +40,12 @@ class DatasetSpec(BaseModel):
         description="Dataset name: the model registers as `driftwise-<name>` and the golden "
         "set is per name ('sentiment', the default data, uses the curated VADER golden set).",
     )
+    description: str | None = Field(
+        None,
+        max_length=2_000,
+        description="What the texts and labels are, in a sentence or two: shown to the "
+        "optional LLM judge (evaluation/golden_eval/judge.py) beside the label set.",
+    )
     text_column: str = Field("text", description="Column holding the text to classify.")
     label_column: str | None = Field(
         "label", description="Column holding the label; absent in a file = unlabelled batch."
@@ -60,7 +67,17 @@ class DatasetSpec(BaseModel):
         "first labelled data (or the built-in set for the default dataset).",
     )
     min_text_chars: int = Field(1, ge=1, description="Shorter texts (after strip) are rejected.")
-    max_text_chars: int = Field(5_000, ge=1, description="Longer texts are rejected.")
+    max_text_chars: int = Field(
+        DEFAULT_MAX_CHARS,
+        ge=1,
+        description="The dataset's length limit, the same at landing, in `driftwise predict` "
+        "and in the service (data/length.py); what happens beyond it is `long_text`.",
+    )
+    long_text: LongText = Field(
+        "truncate",
+        description="Beyond max_text_chars: 'truncate' keeps the first max_text_chars "
+        "characters and counts the row (nothing is lost); 'quarantine' refuses it.",
+    )
     max_file_bytes: int = Field(512 * 2**20, ge=1, description="Larger files are refused whole.")
     max_cost_units_per_1k: float | None = Field(
         None,
@@ -78,6 +95,10 @@ class DatasetSpec(BaseModel):
     price_per_core_hour: float = Field(
         0.05, gt=0, description="Price of one CPU core-hour in cost units (gate and service)."
     )
+
+    @property
+    def length(self) -> LengthPolicy:
+        return LengthPolicy(self.max_text_chars, self.long_text)
 
     @field_validator("labels")
     @classmethod

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from data.labels import label_key, spellings
+from data.length import LengthPolicy
 from data.readers import RawBatch, UnreadableFile
 from data.schema import (
     BATCH,
@@ -40,7 +41,8 @@ class ValidationResult:
     received: int
     labelled: bool
     # Accepted rows worth a look though valid, by kind: "invisible_chars" (zero-width or bidi
-    # controls, removed from the identity but kept in the text).
+    # controls, removed from the identity but kept in the text), "truncated" (longer than the
+    # dataset's max_text_chars and cut to it, data/length.py).
     flags: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -116,7 +118,7 @@ def _reject_reason(
     stripped = text.strip()
     if len(stripped) < spec.min_text_chars:
         return "empty_text"
-    if len(stripped) > spec.max_text_chars:
+    if spec.long_text == "quarantine" and len(stripped) > spec.max_text_chars:
         return f"text_too_long: {len(stripped)} chars > {spec.max_text_chars}"
     if labelled:
         assert spec.label_column is not None
@@ -203,10 +205,13 @@ def validate_batch(
         if allowed is not None
         else spellings(v for v in earlier.values() if v)
     )
-    invisible = 0
+    invisible = truncated = 0
+    length = LengthPolicy(spec.max_text_chars, "truncate")  # quarantine: refused above
     for index, (source_row, record) in enumerate(zip(raw.source_rows, raw.records, strict=True)):
         reason = _reject_reason(record, spec, labelled, raw.types.get(index), allowed)
-        text = (record.get(spec.text_column) or "").strip()
+        text, cut = length.fit((record.get(spec.text_column) or "").strip())
+        if reason is not None:
+            cut = False
         label = None
         if labelled and spec.label_column and reason is None:
             given = record[spec.label_column] or ""
@@ -229,6 +234,7 @@ def validate_batch(
             continue
         seen[rid] = (label, source_row)
         invisible += bool(INVISIBLE_CHARS.search(text))
+        truncated += cut
         row: dict[str, str | None] = {
             ROW_ID: rid,
             TEXT: text,
@@ -249,7 +255,7 @@ def validate_batch(
         quarantined=pd.DataFrame(quarantined, columns=QUARANTINE_COLUMNS),
         received=raw.received,
         labelled=labelled,
-        flags={"invisible_chars": invisible} if invisible else {},
+        flags={k: v for k, v in (("invisible_chars", invisible), ("truncated", truncated)) if v},
     )
     result.check_accounting()
     return result

@@ -62,3 +62,22 @@ def score_texts(
     if not frames:
         return pd.DataFrame({"label": [], "confidence": [], "tier": []})
     return pd.concat(frames, ignore_index=True)
+
+
+def answer_summary(scored: pd.DataFrame, label_column: str | None) -> dict[str, Any]:
+    """Counts per answering tier and per predicted label; with labels (rows that have one),
+    accuracy and macro-F1 over the classes present in labels or answers."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    out: dict[str, Any] = {
+        "by_tier": {str(k): int(v) for k, v in scored["tier"].value_counts().items()},
+        "by_prediction": {str(k): int(v) for k, v in scored["prediction"].value_counts().items()},
+    }
+    if label_column is not None:
+        known = scored[scored[label_column].notna()]
+        if len(known):
+            truth, said = known[label_column].astype(str), known["prediction"].astype(str)
+            out["labelled_rows"] = len(known)
+            out["accuracy"] = round(float(accuracy_score(truth, said)), 4)
+            out["macro_f1"] = round(float(f1_score(truth, said, average="macro")), 4)
+    return out

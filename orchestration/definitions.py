@@ -3,9 +3,19 @@ location, never at import."""
 
 import dagster as dg
 
-from assets import canary, drift, evaluation, golden_set, ingestion, serving, training
+from assets import (
+    batch_scoring,
+    canary,
+    drift,
+    evaluation,
+    golden_set,
+    ingestion,
+    serving,
+    training,
+)
 from orchestration.environments import get_resources
 from orchestration.jobs import (
+    batch_score_job,
     canary_finish_job,
     drift_check_job,
     ingest_job,
@@ -58,6 +68,7 @@ def build_definitions(settings: DriftwiseSettings) -> dg.Definitions:
             serving.candidate_bento,
             canary.canary_rollout,
             canary.canary_result,
+            batch_scoring.batch_predictions,
         ],
         asset_checks=[ingestion.check_golden_disjoint, evaluation.check_promotion_gate],
         jobs=[
@@ -69,6 +80,7 @@ def build_definitions(settings: DriftwiseSettings) -> dg.Definitions:
             drift_check_job,
             canary_finish_job,
             rollback_job,
+            batch_score_job,
         ],
         executor=_executor(settings),
         sensors=[

@@ -4,6 +4,7 @@ executor: the Definitions choose one for all (in-process locally, celery in prod
 
 import dagster as dg
 
+from assets.batch_scoring import batch_predictions
 from assets.canary import canary_result, canary_rollout
 from assets.canary import rollback as rollback_job
 from assets.drift import drift_report, traffic_drift_report
@@ -94,4 +95,13 @@ drift_check_job = dg.define_asset_job(
     "drift_check",
     selection=dg.AssetSelection.assets(traffic_drift_report),
     description="Drift of the latest serving-log window against the champion's data.",
+)
+
+batch_score_job = dg.define_asset_job(
+    "batch_score",
+    selection=dg.AssetSelection.assets(batch_predictions),
+    partitions_def=batch_partitions,
+    description="Score one landed batch with the champion (or the version in the run config) "
+    "as the service would answer: predictions/<batch>.parquet, with accuracy and macro-F1 "
+    "when the batch is labelled.",
 )

@@ -37,6 +37,11 @@ class HomeLayout:
         return self.root / "prediction_log"
 
     @property
+    def batch_predictions(self) -> Path:
+        """`batch_predictions` asset output: one Parquet file per scored batch."""
+        return self.root / "predictions"
+
+    @property
     def feedback(self) -> Path:
         return self.root / "feedback"
 

@@ -16,6 +16,9 @@ import pytest
 from orchestration.cli import offline
 
 offline.apply()
+# Session fixtures defined once for every directory (a fixture imported into a test module
+# would be a second definition, built a second time).
+pytest_plugins = ["tests.served_models"]
 # The BentoML model store of the whole session: a temp folder, never ~/bentoml. Set before
 # anything imports bentoml (it reads BENTOML_HOME once).
 os.environ["BENTOML_HOME"] = tempfile.mkdtemp(prefix="driftwise-bentoml-")

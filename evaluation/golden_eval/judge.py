@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,34 +20,14 @@ import openai
 from deepeval.metrics import GEval
 from deepeval.models import DeepEvalBaseLLM
 from deepeval.test_case import LLMTestCase, SingleTurnParams
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from evaluation.golden_eval.deepeval_run import run_deepeval
+from evaluation.golden_eval.judge_config import JudgeConfig, judge_criteria
+
+__all__ = ["JudgeConfig", "judge_criteria", "judge_golden", "run_judge"]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_CRITERIA = (
-    "Judge whether the Actual Output is the correct sentiment label for the Input text, "
-    "using the Expected Output as the reference label."
-)
-
-
-class JudgeConfig(BaseModel):
-    """The LLM judge's endpoint and criterion."""
-
-    enabled: bool = Field(default=False, description="The judge calls a paid service: opt in.")
-    base_url: str = Field(
-        default="http://127.0.0.1:8000/v1", description="OpenAI-compatible API root."
-    )
-    model: str = Field(default="gpt-4o-mini", description="Model name sent to the endpoint.")
-    api_key_env: str = Field(
-        default="DRIFTWISE_JUDGE_API_KEY", description="Env var holding the key."
-    )
-    criteria: str = DEFAULT_CRITERIA
-    name: str = "label correctness"
-    threshold: float = Field(default=0.5, ge=0, le=1)
-    max_cases: int = Field(default=50, ge=1, description="Cap on judged cases (each costs calls).")
-    timeout_s: float = Field(default=60.0, gt=0)
 
 
 class OpenAICompatibleJudge(DeepEvalBaseLLM):
@@ -116,9 +97,15 @@ class JudgeReport:
 
 
 def run_judge(
-    test_cases: list[LLMTestCase], config: JudgeConfig, workdir: Path
+    test_cases: list[LLMTestCase],
+    config: JudgeConfig,
+    workdir: Path,
+    dataset: str = "sentiment",
+    labels: Sequence[str] = ("negative", "positive"),
+    description: str | None = None,
 ) -> JudgeReport | None:
-    """G-Eval a seeded random sample of `config.max_cases` cases; None when disabled.
+    """G-Eval a seeded random sample of `config.max_cases` cases; None when disabled. The
+    criterion is `config.criteria` or, unset, built from `dataset`, `labels`, `description`.
 
     A sample, not the first rows: the golden set is sorted by domain and label, so its head
     would be one cell only.
@@ -128,7 +115,7 @@ def run_judge(
     cases = random.Random(0).sample(test_cases, min(config.max_cases, len(test_cases)))
     metric = GEval(
         name=config.name,
-        criteria=config.criteria,
+        criteria=config.criteria or judge_criteria(dataset, labels, description),
         evaluation_params=[
             SingleTurnParams.INPUT,
             SingleTurnParams.ACTUAL_OUTPUT,
@@ -157,3 +144,22 @@ def run_judge(
         scores=scores,
         reasons=reasons,
     )
+
+
+def judge_golden(
+    golden: Any,
+    predictions: Any,
+    config: JudgeConfig,
+    workdir: Path,
+    dataset: str,
+    labels: Sequence[str],
+    description: str | None = None,
+) -> JudgeReport | None:
+    """The judge on a golden table and a model's row-aligned predictions (the golden
+    evaluation's gate tier); None when disabled."""
+    if not config.enabled:
+        return None
+    from evaluation.golden_eval.report import to_evaluation_dataset, to_test_cases
+
+    cases = to_test_cases(to_evaluation_dataset(golden), predictions)
+    return run_judge(cases, config, workdir, dataset, labels, description)

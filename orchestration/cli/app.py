@@ -161,6 +161,8 @@ def quarantine(
         console.print(f"whole file: {summary['file_reason']}")
     for reason, count in sorted(summary.get("reasons", {}).items()):
         console.print(f"  {reason}: {count}")
+    for flag, count in sorted(summary.get("flags", {}).items()):
+        console.print(f"  accepted, {flag}: {count}")
     if csv is not None:
         written = export_rows_csv(qdir, csv)
         console.print(f"{written} rows written to {csv} (formula cells neutralised)")
@@ -272,7 +274,8 @@ def predict(
 ) -> None:
     """Score a file with a registered model, in this process, as the service would answer:
     every input column plus label, confidence, tier and model_version; rows without text or
-    over the dataset's max_text_chars go to a reject file with their reasons."""
+    over the dataset's max_text_chars (when its long_text policy is quarantine; truncate, the
+    default, scores the first max_text_chars characters) go to a reject file with their reasons."""
     from orchestration.cli.predict import PredictError
     from orchestration.cli.predict import predict as do_predict
 
@@ -293,6 +296,11 @@ def predict(
         f"({rate:.0f} texts/s; answered by {tiers or 'none'})"
         + (f" -> {done.out}" if done.out else "")
     )
+    if done.truncated:
+        err.print(
+            f"{done.truncated} texts were scored on their first "
+            f"{settings.dataset.max_text_chars:,} characters (long_text = truncate)"
+        )
     if done.rejected:
         reasons = ", ".join(f"{r} {n}" for r, n in done.rejected.most_common())
         err.print(f"rejected {sum(done.rejected.values())} rows ({reasons}) -> {done.rejects}")

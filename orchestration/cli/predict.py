@@ -6,8 +6,10 @@ model, the same int8/fp32 runtime) and answers as the service answers (`models.
 batch_scoring`: the tuned cascade when the version has one). The output keeps every input
 column and adds `prediction`, `confidence`, `tier` and `model_version` (prefixed with
 `driftwise_` where the input already has a column of that name). Rows it cannot score -
-refused by the parser, no text, a text over the dataset's `max_text_chars` - go to a reject
-file with their source row and reason, and are counted; nothing is dropped silently.
+refused by the parser, no text, a text over the dataset's `max_text_chars` when its
+`long_text` policy is `quarantine` - go to a reject file with their source row and reason,
+and are counted; nothing is dropped silently. Under `truncate` (the default) a longer text is
+scored on its first `max_text_chars` characters, as landing and the service do, and counted.
 """
 
 import json
@@ -21,6 +23,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+from data.length import LengthPolicy, TextTooLong
 from orchestration.settings import DriftwiseSettings
 
 ALIASES = ("champion", "previous", "challenger")
@@ -41,6 +44,7 @@ class Scored:
     rejected: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     by_tier: dict[str, int] = field(default_factory=dict)
+    truncated: int = 0  # scored after a cut to the dataset's max_text_chars (long_text=truncate)
 
 
 def resolve_version(settings: DriftwiseSettings, model: str) -> tuple[str, str]:
@@ -93,22 +97,27 @@ def _read(source: str, fmt: str | None) -> tuple[Path, bytes]:
 
 
 def _split(
-    frame: pd.DataFrame, text_column: str, max_chars: int
-) -> tuple[pd.DataFrame, list[dict]]:
-    """The rows to score and the rows refused, each refused one with its reason."""
-    text = frame[text_column].fillna("")
-    empty = text.str.strip() == ""
-    long = text.str.len() > max_chars
-    rejects = [
-        {
-            "source_row": int(row),
-            "reason": "missing_text" if empty[i] else f"text_too_long (> {max_chars} chars)",
-            "text": str(text[i])[:200],
-        }
-        for i, row in zip(frame.index, frame["__row"], strict=True)
-        if empty[i] or long[i]
-    ]
-    return frame[~(empty | long)], rejects
+    frame: pd.DataFrame, text_column: str, length: LengthPolicy
+) -> tuple[pd.DataFrame, list[str], list[dict]]:
+    """The rows to score, their texts under the dataset's length policy (cut to its limit
+    under `truncate`), and the rows refused, each with its reason."""
+    keep: list[bool] = []
+    texts: list[str] = []
+    rejects: list[dict] = []
+    for row, value in zip(frame["__row"], frame[text_column].fillna(""), strict=True):
+        text = str(value).strip()
+        reason = "missing_text" if not text else None
+        if reason is None:
+            try:
+                text, _ = length.fit(text)
+            except TextTooLong as exc:
+                reason = str(exc)
+        keep.append(reason is None)
+        if reason is None:
+            texts.append(text)
+        else:
+            rejects.append({"source_row": int(row), "reason": reason, "text": str(value)[:200]})
+    return frame[keep], texts, rejects
 
 
 def _write(frame: pd.DataFrame, out: Path | None, suffix: str) -> None:
@@ -149,7 +158,9 @@ def predict(
         )
     frame = pd.DataFrame(raw.records, columns=raw.columns)
     frame["__row"] = raw.source_rows
-    todo, rejects = _split(frame, column, settings.dataset.max_text_chars)
+    length = settings.dataset.length
+    todo, texts, rejects = _split(frame, column, length)
+    truncated = int((todo[column].fillna("").str.strip().str.len() > length.max_chars).sum())
     rejects += [
         {"source_row": row, "reason": f"unparseable: {reason}", "text": text[:200]}
         for row, text, reason in raw.rejected
@@ -172,7 +183,7 @@ def predict(
         answers = score_texts(
             tiers,
             labels,
-            todo[column].tolist(),
+            texts,
             threshold=threshold,
             batch_size=batch_size,
             on_chunk=lambda n: progress.advance(task, n),
@@ -205,6 +216,7 @@ def predict(
         rejected=Counter(r["reason"].split(" ")[0].rstrip(":") for r in rejects),
         seconds=seconds,
         by_tier=by_tier,
+        truncated=truncated,
     )
 
 

@@ -82,6 +82,8 @@ def server_env(settings: DriftwiseSettings) -> dict[str, str]:
         "BENTOML_HOME": os.environ.get("BENTOML_HOME", str(settings.root / "bentoml")),
         # The service counts cost at the dataset's price, as the gate does.
         "DRIFTWISE_PRICE_PER_CORE_HOUR": str(settings.dataset.price_per_core_hour),
+        "DRIFTWISE_MAX_TEXT_CHARS": str(settings.dataset.max_text_chars),
+        "DRIFTWISE_LONG_TEXT": settings.dataset.long_text,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     }
 

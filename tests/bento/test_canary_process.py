@@ -1,5 +1,5 @@
 """The staged canary end to end on real processes: a real `bentoml serve` (started as
-`driftwise serve --detach` starts it) with the TREC champion of tests/bento/conftest.py, real
+`driftwise serve --detach` starts it) with the TREC champion of tests/served_models.py, real
 HTTP traffic with per-request keys and feedback, the rollout sensor's tick
 (orchestration/sensors/rollout.py) reading the real prediction log and steering the real
 admin API, the `canary_finish` asset moving real MLflow aliases, and the operator CLI.

@@ -1,5 +1,5 @@
 """The serving logic without HTTP (bento/engine.py, routing.py, cache.py, sampling.py), on
-real models: the TREC tiers of tests/bento/conftest.py, loaded from the real BentoML store
+real models: the TREC tiers of tests/served_models.py, loaded from the real BentoML store
 and scored in-process by `models.inference` (the worker's code path, minus the batching)."""
 
 import asyncio

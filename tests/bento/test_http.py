@@ -1,7 +1,7 @@
 """The HTTP contract of bento/service.py through BentoML's own ASGI app (`to_asgi()`: the
 real request parsing, validation and error mapping; the worker runs in-process, so no
 batching across processes) and the front door (bento/front_door.py) on the real TREC models
-of tests/bento/conftest.py. Checks a hostile request corpus (each refused with its own 4xx
+of tests/served_models.py. Checks a hostile request corpus (each refused with its own 4xx
 in the one error shape, logged as one line, never a 5xx), /docs and /openapi.json, admin
 auth, live routing changes, feedback (idempotent, 409 on a contradicting label). (/metrics is only
 served by a real `bentoml serve`: tests/bento/test_serve_process.py.)"""
@@ -133,6 +133,31 @@ def test_classify_answers_with_version_tier_and_probabilities(client, served):
     assert first["tier"] == "accurate"  # no cascade policy: the judged tier answers
     assert set(first["probabilities"]) == {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
     assert first["label"] == max(first["probabilities"], key=first["probabilities"].get)
+
+
+def test_the_dataset_length_policy_cuts_or_refuses_long_texts(client, monkeypatch):
+    """data/length.py in the service: by default a text over max_text_chars (20,000) is
+    scored on its first 20,000 characters (the cut text is the same cache entry); with
+    long_text=quarantine it is refused with a 400 naming the text."""
+    import bento.service
+    from data.length import LengthPolicy
+
+    long = "Who wrote Hamlet and when ? " * 1_000  # 28,000 characters
+    first = client.post("/classify", json={"texts": [long]})
+    assert first.status_code == 200, first.text
+    cut = client.post("/classify", json={"texts": [long[:20_000].rstrip()]})
+    assert cut.json()["predictions"][0]["cached"] is True  # the same text was scored
+    assert cut.json()["predictions"][0]["label"] == first.json()["predictions"][0]["label"]
+
+    monkeypatch.setattr(bento.service, "LENGTH", LengthPolicy(100, "quarantine"))
+    refused = client.post("/classify", json={"texts": ["Who wrote Hamlet ?", "x" * 101]})
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "texts[1]: text_too_long: 101 chars > 100",
+        "status": 400,
+        "field": "texts",
+        "reason": "text_too_long",
+    }
 
 
 def test_past_the_queue_bound_requests_are_shed_with_retry_after(client, monkeypatch):

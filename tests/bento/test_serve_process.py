@@ -1,6 +1,6 @@
 """A real `bentoml serve bento.service:Driftwise` process (arbiter + one service process
 with the batcher) started the way `driftwise serve --detach` starts it
-(orchestration/cli/serve.py), on the TREC models of tests/bento/conftest.py promoted to
+(orchestration/cli/serve.py), on the TREC models of tests/served_models.py promoted to
 champion in the real embedded MLflow. Checks: /readyz, concurrent /classify all answered
 (texts of different requests batched into shared forwards), a lone request's latency after
 a burst back within 2x of its latency before it (relative, same run: no learned wait left

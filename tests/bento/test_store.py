@@ -1,7 +1,7 @@
 """bento/store.py's import from MLflow into the BentoML store: idempotent per MLflow run.
 
 Touches the session's real BentoML store and the real embedded MLflow of the TREC models in
-tests/bento/conftest.py (v1: fast + accurate, v2: fast only). A second registry sharing the
+tests/served_models.py (v1: fast + accurate, v2: fast only). A second registry sharing the
 store is stood in for by a store model written under the tag with another run's label.
 """
 

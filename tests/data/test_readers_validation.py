@@ -62,10 +62,18 @@ def test_missing_and_unknown_labels(corpus):
     assert result.reasons == {"missing_label": 2, "unknown_label": 1}
 
 
-def test_one_megabyte_text_rejected_but_row_neighbours_kept(corpus):
+def test_one_megabyte_text_cut_by_default_quarantined_on_request(corpus):
+    """The dataset's length policy at landing (data/length.py): by default the 1 MB text is
+    kept, cut to max_text_chars and counted; with long_text=quarantine it is quarantined as
+    text_too_long. Either way its neighbour row is kept."""
     result = _validate(corpus["huge_text.csv"])
+    assert len(result.accepted) == 2 and result.quarantined.empty
+    assert sorted(result.accepted["text"].str.len())[-1] == 20_000
+    assert result.flags == {"truncated": 1}
+    strict = SPEC.model_copy(update={"long_text": "quarantine"})
+    result = validate_batch(read_file(corpus["huge_text.csv"]), strict, "b1", set())
     assert len(result.accepted) == 1
-    assert result.quarantined["reason"].iloc[0] == "text_too_long: 1000000 chars > 5000"
+    assert result.quarantined["reason"].iloc[0] == "text_too_long: 1000000 chars > 20000"
     # The quarantine copy is cut; the landed file itself stays untouched.
     assert len(result.quarantined["record"].iloc[0]) < 3000
 

@@ -19,7 +19,7 @@ from data.data_registry import DataRegistry
 from data.ingest import accepted_batches, ingest_file
 from data.schema import DatasetSpec
 
-ROUNDS = int(os.environ.get("DRIFTWISE_RACE_ROUNDS", "6"))  # the closing note used 50
+ROUNDS = int(os.environ.get("DRIFTWISE_RACE_ROUNDS", "3"))  # the closing note used 50
 SPEC = DatasetSpec(name="race", labels=["a", "b"])
 
 

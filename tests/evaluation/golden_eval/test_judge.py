@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from deepeval.test_case import LLMTestCase
 
-from evaluation.golden_eval.judge import JudgeConfig, run_judge
+from evaluation.golden_eval.judge import JudgeConfig, judge_criteria, judge_golden, run_judge
 from evaluation.golden_eval.report import to_evaluation_dataset, to_test_cases
 from evaluation.stats.predictions import Predictions
 from tests.evaluation.network_guard import NetworkGuard
@@ -102,7 +102,7 @@ def server() -> Iterator[str]:
         thread.join()
 
 
-def _cases() -> list[LLMTestCase]:
+def _golden() -> tuple[pd.DataFrame, Predictions]:
     golden = pd.DataFrame(
         {
             "row_id": ["a", "b", "c"],
@@ -116,12 +116,17 @@ def _cases() -> list[LLMTestCase]:
         model_id="m",
         row_ids=golden["row_id"].tolist(),
     )
-    return to_test_cases(to_evaluation_dataset(golden), pred)
+    return golden, pred
+
+
+def _cases() -> list[LLMTestCase]:
+    return to_test_cases(to_evaluation_dataset(_golden()[0]), _golden()[1])
 
 
 def test_disabled_judge_does_nothing(tmp_path: Path) -> None:
     assert JudgeConfig().enabled is False
     assert run_judge(_cases(), JudgeConfig(), tmp_path) is None
+    assert judge_golden(*_golden(), JudgeConfig(), tmp_path, "reviews", ["a", "b"]) is None
 
 
 def test_enabled_judge_needs_its_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,7 +142,17 @@ def test_g_eval_through_the_openai_compatible_endpoint(
     guard.assert_live()
     monkeypatch.setenv("DRIFTWISE_JUDGE_API_KEY", API_KEY)
     config = JudgeConfig(enabled=True, base_url=server, model="standin-judge-1")
-    report = run_judge(_cases(), config, tmp_path)
+    golden, predictions = _golden()
+    # judge_golden: what the golden_evaluation asset calls when its `judge` config is on
+    report = judge_golden(
+        golden,
+        predictions,
+        config,
+        tmp_path,
+        dataset="reviews",
+        labels=["negative", "positive"],
+        description="One-line film reviews.",
+    )
     assert report is not None
     # Cases a and b are labelled right, c wrong (predicted negative, golden positive).
     assert report.scores == {"a": 1.0, "b": 1.0, "c": 0.0}
@@ -150,7 +165,23 @@ def test_g_eval_through_the_openai_compatible_endpoint(
     assert {r["body"]["model"] for r in reqs} == {"standin-judge-1"}
     score_prompts = [r for r in reqs if '"steps"' not in r["body"]["messages"][-1]["content"]]
     assert len(score_prompts) == 3
+    # the criterion speaks the dataset's language (judge_criteria), not a fixed task's
+    steps = [r["body"]["messages"][-1]["content"] for r in reqs if r not in score_prompts]
+    assert steps and all(
+        "dataset 'reviews'" in p and "'negative', 'positive'" in p and "film reviews" in p
+        for p in steps
+    )
     assert guard.attempts == []
+
+
+def test_judge_criteria_name_the_dataset_and_its_labels():
+    """judge_criteria: a topic dataset's criterion holds its name, labels and description,
+    never the default data's task; a long label list is cut with a count."""
+    text = judge_criteria("news", ["sci.space", "rec.autos"], "Usenet posts by group.")
+    assert "dataset 'news'" in text and "'sci.space', 'rec.autos'" in text
+    assert "Usenet posts by group." in text and "sentiment" not in text
+    many = judge_criteria("tags", [f"t{i}" for i in range(60)], max_labels=50)
+    assert "'t49' and 10 more" in many and "'t50'" not in many
 
 
 def test_judge_caps_cases_and_fails_loudly_on_malformed_answers(

@@ -1,8 +1,9 @@
 """`driftwise predict` on a second dataset: TREC questions (6 classes), both tiers trained,
 registered in a real embedded MLflow and imported into the session's BentoML store
-(tests/bento/conftest.py). Touches: the real CLI in-process (typer's runner), the store
+(tests/served_models.py). Touches: the real CLI in-process (typer's runner), the store
 model loaded by `bento.store.load_tiers` as the service loads it, CSV / JSONL / stdin I/O,
-the reject file, and the clear refusals (no such alias, no text column).
+the reject file, the dataset's length policy (cut and counted, or refused), and the clear
+refusals (no such alias, no text column).
 """
 
 import json
@@ -16,11 +17,11 @@ from typer.testing import CliRunner
 
 from bento.store import load_stored, load_tiers
 from orchestration.cli.app import app
-from tests.bento.conftest import Served, served, trec  # noqa: F401  (session fixtures)
+from tests.served_models import Served
 
 
 @pytest.fixture()
-def on_trec(served: Served, monkeypatch: pytest.MonkeyPatch) -> Served:  # noqa: F811
+def on_trec(served: Served, monkeypatch: pytest.MonkeyPatch) -> Served:
     monkeypatch.setenv("DRIFTWISE_HOME", str(served.home))
     monkeypatch.setenv("DRIFTWISE_DATASET__NAME", "trec")
     return served
@@ -28,7 +29,7 @@ def on_trec(served: Served, monkeypatch: pytest.MonkeyPatch) -> Served:  # noqa:
 
 @pytest.mark.slow
 def test_predict_answers_as_the_model_does_and_rejects_with_reasons(
-    on_trec: Served, tmp_path: Path
+    on_trec: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows = on_trec.questions.head(200)
     frame = pd.DataFrame({"id": range(len(rows)), "text": rows["text"], "label": rows["label"]})
@@ -38,9 +39,10 @@ def test_predict_answers_as_the_model_does_and_rejects_with_reasons(
     source = tmp_path / "questions.csv"
     pd.concat([frame, hostile]).to_csv(source, index=False)
 
+    monkeypatch.setenv("DRIFTWISE_DATASET__MAX_TEXT_CHARS", "5000")
     done = CliRunner().invoke(app, ["predict", str(source), "--model", "1"])
     assert done.exit_code == 0, done.output
-    out = pd.read_csv(tmp_path / "questions.predictions.csv")
+    out = pd.read_csv(tmp_path / "questions.predictions.csv").head(200)
     assert list(out.columns) == [
         "id", "text", "label", "prediction", "confidence", "tier", "model_version",
     ]  # fmt: skip
@@ -60,11 +62,27 @@ def test_predict_answers_as_the_model_does_and_rejects_with_reasons(
         json.loads(line)
         for line in (tmp_path / "questions.predictions.rejected.jsonl").read_text().splitlines()
     ]
-    assert [r["reason"].split(" ")[0] for r in rejected] == [
-        "missing_text", "missing_text", "text_too_long",
+    assert [(r["source_row"], r["reason"]) for r in rejected] == [
+        (201, "missing_text"), (202, "missing_text"),
     ]  # fmt: skip
-    assert [r["source_row"] for r in rejected] == [201, 202, 203]
-    assert "rejected 3 rows" in done.output and "scored 200 rows" in done.output
+    # the 7,500-character text: scored on its first 5,000 (the dataset's length policy)
+    assert "rejected 2 rows" in done.output and "scored 201 rows" in done.output
+    assert "1 texts were scored on their first 5,000 characters" in done.output
+    long_row = pd.read_csv(tmp_path / "questions.predictions.csv").iloc[200]
+    assert long_row["id"] == 902 and long_row["text"].startswith("why? ")
+
+    # long_text = quarantine: the same row is refused with its reason instead
+    monkeypatch.setenv("DRIFTWISE_DATASET__LONG_TEXT", "quarantine")
+    hostile.to_csv(source, index=False)
+    done = CliRunner().invoke(app, ["predict", str(source), "--model", "1"])
+    assert done.exit_code == 0, done.output
+    rejected = [
+        json.loads(line)
+        for line in (tmp_path / "questions.predictions.rejected.jsonl").read_text().splitlines()
+    ]
+    assert rejected[-1]["source_row"] == 3
+    assert rejected[-1]["reason"] == "text_too_long: 7499 chars > 5000"
+    assert "rejected 3 rows" in done.output and "scored 0 rows" in done.output
 
 
 @pytest.mark.slow

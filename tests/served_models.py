@@ -1,7 +1,8 @@
 """A real served model for the serving tests: TREC questions (6 classes, not the default
 data), both tiers trained by `models.training.train`, registered in a real embedded MLflow
 and imported into the session's BentoML store (tests/conftest.py points BENTOML_HOME at a
-temp folder). Trained once per session (~30 s)."""
+temp folder). A pytest plugin of tests/conftest.py, so the session trains it once (~30 s)
+for every module that asks, tests/bento and tests/orchestration/cli alike."""
 
 from dataclasses import dataclass
 from pathlib import Path
