@@ -22,7 +22,7 @@ from pydantic import Field
 from assets.evaluation import ChampionModel
 from data.golden_set import GOLDEN_PATH, GoldenRef
 from data.schema import ROW_ID
-from evaluation.cascade import tune_from_predictions
+from evaluation.cascade import served_against_baseline, tune_from_predictions
 from evaluation.golden_eval.candidate import GoldenEvaluation
 from evaluation.promotion.gate import PromotionDecision
 from evaluation.promotion.record import append_section
@@ -169,6 +169,39 @@ def model_variants(
         policy.cascade_accuracy,
         policy.accurate_accuracy,
     )
+    baseline = golden_evaluation.baseline_report
+    versus = served_against_baseline(
+        fast,
+        golden_evaluation.candidate_predictions,
+        golden_evaluation.y_true,
+        policy.threshold,
+        baseline.overall.macro_f1.low if baseline is not None else None,
+    )
+    metadata["served_vs_baseline"] = (
+        f"served macro-F1 {versus['served_macro_f1']:.3f} vs TF-IDF+LR interval low "
+        f"{versus['baseline_low']:.3f}"
+        if versus["baseline_low"] is not None
+        else "no baseline (no training split)"
+    )
+    # The served answer against the simple baseline, in the record either way.
+    record = append_section(
+        Path(promotion_decision.record_path).parent,
+        record.record_id,
+        "cascade",
+        {**versus, "dropped": versus["below"], "policy": policy.to_dict()},
+    )
+    output["record_id"] = record.record_id
+    metadata["decision_record"] = dg.MetadataValue.path(str(record.path))
+    if versus["below"]:
+        # Never serve below the simple baseline: the gate passed the accurate tier, so the
+        # accurate tier answers alone (no cascade) and the record says why.
+        reason = (
+            f"cascade dropped: its served macro-F1 {versus['served_macro_f1']:.3f} is below "
+            f"the TF-IDF+LR baseline's interval low {versus['baseline_low']:.3f}; the "
+            "accurate tier answers alone"
+        )
+        context.log.warning(reason)
+        return dg.Output(output, metadata={**metadata, "cascade": reason})
     output["cascade"] = policy.to_dict()
     return dg.Output(
         output,

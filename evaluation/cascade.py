@@ -139,3 +139,36 @@ def tune_from_predictions(
         window,
         tiers_disagree=fast_labels != accurate_labels,
     )
+
+
+def served_against_baseline(
+    fast: "Predictions",
+    accurate: "Predictions",
+    y_true: tuple[str, ...],
+    threshold: float | None,
+    baseline_low: float | None,
+) -> dict[str, Any]:
+    """The cascade's golden macro-F1 as it would serve (fast tier where its confidence is at
+    least `threshold`, the accurate tier elsewhere), beside the TF-IDF+LR baseline's interval
+    low bound. `below` is True when the served answer is under that bound: the gate judged
+    the accurate tier, so a cascade that loses more than it would ship below the baseline is
+    not served (the accurate tier answers alone)."""
+    from sklearn.metrics import f1_score
+
+    if fast.row_ids is None or accurate.row_ids is None:
+        raise ValueError("golden predictions need row ids to be aligned")
+    where = {rid: i for i, rid in enumerate(fast.row_ids)}
+    order = [where[rid] for rid in accurate.row_ids]
+    fast_labels = np.asarray(fast.labels)[order]
+    keep = (
+        np.zeros(len(order), dtype=bool)
+        if threshold is None
+        else fast.probs.max(axis=1)[order] >= threshold
+    )
+    served = np.where(keep, fast_labels, np.asarray(accurate.labels))
+    f1 = float(f1_score(np.asarray(y_true), served, average="macro"))
+    return {
+        "served_macro_f1": round(f1, 4),
+        "baseline_low": None if baseline_low is None else round(baseline_low, 4),
+        "below": baseline_low is not None and f1 < baseline_low,
+    }

@@ -257,6 +257,11 @@ def test_promoted_champion_gets_a_tuned_cascade_and_a_bento(good: ChainRun) -> N
     assert variants["rows"] == golden.candidate_report.n
     assert variants["cascade_accuracy"] >= variants["accurate_accuracy"] - variants["tolerance"]
     assert 0.0 <= variants["escalation_rate"] <= 1.0
+    # the served answer (this cascade) measured against the TF-IDF+LR baseline, recorded
+    served = record.sections["cascade"]
+    assert served["dropped"] is False and served["served_macro_f1"] >= served["baseline_low"]
+    vs = good.result.asset_materializations_for_node("model_variants")[0].metadata
+    assert vs["served_vs_baseline"].value.startswith("served macro-F1 ")
     tag = good.result.output_for_node("candidate_bento")
     bento = bentoml.bentos.get(tag)
     meta = good.result.asset_materializations_for_node("candidate_bento")[0].metadata

@@ -71,3 +71,39 @@ def test_kept_disagreement_is_measured_on_the_rows_the_fast_tier_keeps():
     policy = tune_cascade(conf, ok, ok, "w", tiers_disagree=np.array([0, 1, 0, 0], bool))
     assert policy.threshold == 0.0 and policy.kept_disagreement == 0.25
     assert tune_cascade(conf, ok, ok, "w").kept_disagreement is None
+
+
+def test_served_answer_is_measured_against_the_baseline_low_bound():
+    """served_against_baseline: fast answers where its confidence reaches the threshold, the
+    accurate tier elsewhere; `below` when that macro-F1 is under the baseline's low bound.
+    Rows are aligned by row id (the fast predictions come in another order)."""
+    from evaluation.cascade import served_against_baseline
+    from evaluation.stats.predictions import Predictions
+
+    classes = ["a", "b", "c"]
+    truth = ("a", "b", "c", "a", "b", "c")
+    ids = [f"r{i}" for i in range(6)]
+    accurate = Predictions.from_probs(
+        np.eye(3)[[0, 1, 2, 0, 1, 2]] * 0.9 + 0.1 / 3, classes, model_id="acc", row_ids=ids
+    )
+    # fast: confident and wrong on r0 and r1, unsure (and wrong) on r2
+    fast_probs = np.array(
+        [
+            [0.02, 0.96, 0.02],
+            [0.96, 0.02, 0.02],
+            [0.5, 0.3, 0.2],
+            [0.9, 0.05, 0.05],
+            [0.05, 0.9, 0.05],
+            [0.05, 0.05, 0.9],
+        ]
+    )
+    order = [5, 4, 3, 2, 1, 0]
+    fast = Predictions.from_probs(
+        fast_probs[order], classes, model_id="fast", row_ids=[ids[i] for i in order]
+    )
+    all_accurate = served_against_baseline(fast, accurate, truth, None, 0.9)
+    assert all_accurate == {"served_macro_f1": 1.0, "baseline_low": 0.9, "below": False}
+    cascade = served_against_baseline(fast, accurate, truth, 0.8, 0.9)
+    assert cascade["served_macro_f1"] < 0.9 and cascade["below"] is True  # r0, r1 kept wrong
+    assert served_against_baseline(fast, accurate, truth, 0.99, 0.9)["below"] is False
+    assert served_against_baseline(fast, accurate, truth, 0.8, None)["below"] is False
