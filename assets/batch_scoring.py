@@ -56,7 +56,7 @@ def batch_predictions(
     `tier`, written to `predictions/<batch>.parquet` in the runtime home; on a labelled
     batch, the answers' accuracy and macro-F1 against its labels."""
     os.environ.setdefault("BENTOML_HOME", str(home.layout.root / "bentoml"))
-    from bento.store import CASCADE_KEY, import_version, load_tiers
+    from bento.store import load_for_scoring
 
     batch = context.partition_key
     reg = registry.registry()
@@ -67,12 +67,11 @@ def batch_predictions(
         else pd.DataFrame({ROW_ID: [], TEXT: []})
     )
     version = _version(mlflow, config.model)
-    cache = home.layout.cache / "models"
-    stored = import_version(mlflow.config(), mlflow.registered_model_name, version, cache)
-    threshold = stored.metadata.get(CASCADE_KEY)
-    tiers = load_tiers(stored, cache)
+    tiers, labels, threshold = load_for_scoring(
+        mlflow.config(), mlflow.registered_model_name, version, home.layout.cache
+    )
     started = time.perf_counter()
-    answers = score_texts(tiers, stored.labels, rows[TEXT].tolist(), threshold=threshold)
+    answers = score_texts(tiers, labels, rows[TEXT].tolist(), threshold=threshold)
     seconds = time.perf_counter() - started
     keep = [c for c in (ROW_ID, TEXT, LABEL, "domain") if c in rows.columns]
     out = pd.concat(

@@ -139,3 +139,14 @@ def load_tiers(stored: StoredModel, cache_dir: Path) -> dict[str, Any]:
     for predictor in tiers.values():
         predictor.predict_proba(["warm up"])  # first call allocates; not a request's
     return tiers
+
+
+def load_for_scoring(
+    tracking: TrackingConfig, registered_name: str, version: str, cache: Path
+) -> tuple[dict[str, Any], list[str], float | None]:
+    """A registered version as batch scoring uses it: (warmed tiers, labels, cascade
+    threshold), imported into the store as `driftwise serve` imports it (`cache/models`) and
+    loaded on the runtime the service would use. `driftwise predict` and the
+    `batch_predictions` asset both come through here."""
+    stored = import_version(tracking, registered_name, version, cache / "models")
+    return load_tiers(stored, cache), stored.labels, stored.metadata.get(CASCADE_KEY)

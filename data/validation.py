@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from data.labels import label_key, spellings
-from data.length import LengthPolicy
+from data.length import TextTooLong
 from data.readers import RawBatch, UnreadableFile
 from data.schema import (
     BATCH,
@@ -118,8 +118,10 @@ def _reject_reason(
     stripped = text.strip()
     if len(stripped) < spec.min_text_chars:
         return "empty_text"
-    if spec.long_text == "quarantine" and len(stripped) > spec.max_text_chars:
-        return f"text_too_long: {len(stripped)} chars > {spec.max_text_chars}"
+    try:
+        spec.length.fit(stripped)
+    except TextTooLong as exc:  # long_text = quarantine; truncate cuts it below
+        return str(exc)
     if labelled:
         assert spec.label_column is not None
         label = record.get(spec.label_column)
@@ -206,12 +208,13 @@ def validate_batch(
         else spellings(v for v in earlier.values() if v)
     )
     invisible = truncated = 0
-    length = LengthPolicy(spec.max_text_chars, "truncate")  # quarantine: refused above
+    length = spec.length
     for index, (source_row, record) in enumerate(zip(raw.source_rows, raw.records, strict=True)):
         reason = _reject_reason(record, spec, labelled, raw.types.get(index), allowed)
-        text, cut = length.fit((record.get(spec.text_column) or "").strip())
-        if reason is not None:
-            cut = False
+        text = (record.get(spec.text_column) or "").strip()
+        cut = False
+        if reason is None:
+            text, cut = length.fit(text)
         label = None
         if labelled and spec.label_column and reason is None:
             given = record[spec.label_column] or ""

@@ -65,15 +65,13 @@ def resolve_version(settings: DriftwiseSettings, model: str) -> tuple[str, str]:
 
 
 def _load(settings: DriftwiseSettings, name: str, version: str):  # type: ignore[no-untyped-def]
-    from bento.store import CASCADE_KEY, import_version, load_tiers
+    from bento.store import load_for_scoring
     from orchestration.cli.serve import tracking_config
 
     try:
-        stored = import_version(tracking_config(settings), name, version, settings.layout.cache)
+        return load_for_scoring(tracking_config(settings), name, version, settings.layout.cache)
     except Exception as exc:  # MLflow's RestException for an unknown version
         raise PredictError(f"{name} has no version {version}: {exc}") from exc
-    threshold = stored.metadata.get(CASCADE_KEY)
-    return load_tiers(stored, settings.layout.cache), stored.labels, threshold
 
 
 def _read(source: str, fmt: str | None) -> tuple[Path, bytes]:
@@ -98,18 +96,20 @@ def _read(source: str, fmt: str | None) -> tuple[Path, bytes]:
 
 def _split(
     frame: pd.DataFrame, text_column: str, length: LengthPolicy
-) -> tuple[pd.DataFrame, list[str], list[dict]]:
+) -> tuple[pd.DataFrame, list[str], list[dict], int]:
     """The rows to score, their texts under the dataset's length policy (cut to its limit
-    under `truncate`), and the rows refused, each with its reason."""
+    under `truncate`), the rows refused, each with its reason, and how many were cut."""
     keep: list[bool] = []
     texts: list[str] = []
     rejects: list[dict] = []
+    cut = 0
     for row, value in zip(frame["__row"], frame[text_column].fillna(""), strict=True):
         text = str(value).strip()
         reason = "missing_text" if not text else None
         if reason is None:
             try:
-                text, _ = length.fit(text)
+                text, was_cut = length.fit(text)
+                cut += was_cut
             except TextTooLong as exc:
                 reason = str(exc)
         keep.append(reason is None)
@@ -117,7 +117,7 @@ def _split(
             texts.append(text)
         else:
             rejects.append({"source_row": int(row), "reason": reason, "text": str(value)[:200]})
-    return frame[keep], texts, rejects
+    return frame[keep], texts, rejects, cut
 
 
 def _write(frame: pd.DataFrame, out: Path | None, suffix: str) -> None:
@@ -159,8 +159,7 @@ def predict(
     frame = pd.DataFrame(raw.records, columns=raw.columns)
     frame["__row"] = raw.source_rows
     length = settings.dataset.length
-    todo, texts, rejects = _split(frame, column, length)
-    truncated = int((todo[column].fillna("").str.strip().str.len() > length.max_chars).sum())
+    todo, texts, rejects, truncated = _split(frame, column, length)
     rejects += [
         {"source_row": row, "reason": f"unparseable: {reason}", "text": text[:200]}
         for row, text, reason in raw.rejected
