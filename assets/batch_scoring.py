@@ -55,7 +55,7 @@ def batch_predictions(
     """Every accepted row of the batch with the model's `prediction`, `confidence` and
     `tier`, written to `predictions/<batch>.parquet` in the runtime home; on a labelled
     batch, the answers' accuracy and macro-F1 against its labels."""
-    os.environ.setdefault("BENTOML_HOME", str(home.layout.root / "bentoml"))
+    os.environ.setdefault("BENTOML_HOME", str(home.layout.bentoml))
     from bento.store import load_for_scoring
 
     batch = context.partition_key
@@ -68,7 +68,7 @@ def batch_predictions(
     )
     version = _version(mlflow, config.model)
     tiers, labels, threshold = load_for_scoring(
-        mlflow.config(), mlflow.registered_model_name, version, home.layout.cache
+        mlflow.config(), mlflow.registered_model_name, version, home.layout
     )
     started = time.perf_counter()
     answers = score_texts(tiers, labels, rows[TEXT].tolist(), threshold=threshold)

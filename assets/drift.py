@@ -86,7 +86,7 @@ def _check(
         raise ValueError(
             f"encoder_variant {config.encoder_variant!r} is not one of {list(VARIANTS)}"
         )
-    embed = cached_embedder(home.layout.cache / "embeddings", variant=config.encoder_variant)
+    embed = cached_embedder(home.layout.embeddings, variant=config.encoder_variant)
     out_dir = home.root / REPORT_DIR
     cfg = config.to_drift_config(effect_floors)
     return run_drift_check(current, reference, cfg, embed, out_dir, name)

@@ -59,7 +59,7 @@ def _champion(
     return find_model(
         mlflow.config(),
         candidate.model_name,
-        home.layout.cache / "models",
+        home.layout.model_imports,
         aliases=(CHAMPION,),
         exclude_version=candidate.model_version,
     )
@@ -116,7 +116,7 @@ def golden_evaluation(
         golden,
         golden_set,
         _champion(mlflow, home, candidate_model),
-        BundleScorer(home.layout.cache / "embeddings"),
+        BundleScorer(home.layout.embeddings),
         _report_dir(home, candidate_model, "golden"),
         snapshot=snapshot,
     )
@@ -209,7 +209,7 @@ def reference_free_evaluation(
         tag,
         excluded,
         champion,
-        BundleScorer(home.layout.cache / "embeddings"),
+        BundleScorer(home.layout.embeddings),
         _report_dir(home, candidate_model, "traffic"),
         method=config.estimator,
         seed=config.seed,

@@ -54,7 +54,7 @@ def _judge_runtimes(
     candidate: CandidateRef,
     golden: Any,
     evaluation: GoldenEvaluation,
-    cache: Any,
+    embeddings: Path,
 ) -> list[VariantJudgement]:
     """Each candidate runtime on the golden rows, fastest first, until one is within policy.
 
@@ -65,7 +65,7 @@ def _judge_runtimes(
     reference = evaluation.candidate_predictions
     assert reference.row_ids is not None
     rows = golden.set_index(ROW_ID).loc[list(reference.row_ids)].reset_index()
-    scorer = BundleScorer(cache / "embeddings")
+    scorer = BundleScorer(embeddings)
     judgements = []
     for variant in config.encoder_variants:
         predictions = scorer.predict(
@@ -112,7 +112,7 @@ def model_variants(
         )
     golden = registry.registry().read_table(GOLDEN_PATH, rev=golden_set.tag).reset_index(drop=True)
     judgements = _judge_runtimes(
-        config, candidate_model, golden, golden_evaluation, home.layout.cache
+        config, candidate_model, golden, golden_evaluation, home.layout.embeddings
     )
     chosen = choose_variant(judgements)
     # A new record: the promoted one (champion_model's) + this section; the parent stays.
@@ -153,7 +153,7 @@ def model_variants(
     }
     if "fast" not in tiers:
         return dg.Output(output, metadata={**metadata, "cascade": "none: needs both tiers"})
-    fast = BundleScorer(home.layout.cache / "embeddings").predict(
+    fast = BundleScorer(home.layout.embeddings).predict(
         candidate_model.bundles["fast"],  # type: ignore[arg-type]
         golden,
         model_id(candidate_model.model_name, candidate_model.model_version, "fast"),
@@ -235,7 +235,7 @@ def candidate_bento(
     """The champion in the BentoML model store (lineage labels, cascade threshold) and its
     Bento, built offline; `driftwise serve` serves the same store model."""
     # The store lives in the runtime home unless BENTOML_HOME says otherwise (read at import).
-    os.environ.setdefault("BENTOML_HOME", str(home.layout.root / "bentoml"))
+    os.environ.setdefault("BENTOML_HOME", str(home.layout.bentoml))
     from bento.build import build_bento
     from bento.store import CASCADE_KEY, KEPT_DISAGREEMENT_KEY, VARIANT_KEY, import_version
 
@@ -253,7 +253,7 @@ def candidate_bento(
         mlflow.config(),
         champion_model.model_name,
         champion_model.model_version,
-        home.layout.cache / "models",
+        home.layout.model_imports,
         metadata=metadata,
     )
     bento_tag = build_bento(stored, labels={RECORD_TAG: record_id[:63]})

@@ -148,7 +148,7 @@ def candidate_model(
                 snapshot,
                 spec,
                 work_dir,
-                cache_dir=home.layout.cache / "embeddings",
+                cache_dir=home.layout.embeddings,
                 progress=config.progress_bar,
                 lineage={**lineage, CONFIG_HASH: spec.fingerprint()},
             )

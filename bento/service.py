@@ -63,6 +63,7 @@ from bento.schemas import (
 )
 from bento.state import ServingState, read_state, tag_version, write_state
 from bento.store import CASCADE_KEY, KEPT_DISAGREEMENT_KEY, load_stored, load_tiers
+from data.home import HomeLayout
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +249,7 @@ class CostMeter:
 class Driftwise:
     def __init__(self) -> None:
         self.home = _home()
+        self.layout = HomeLayout(self.home)
         self.engine = Engine(
             self._score,
             cache=PredictionCache(int(os.environ.get("DRIFTWISE_CACHE_ENTRIES", "10000"))),
@@ -255,11 +257,11 @@ class Driftwise:
             price_per_core_hour=float(os.environ.get("DRIFTWISE_PRICE_PER_CORE_HOUR", "0.05")),
         )
         self.predictions = BackgroundLog(
-            JsonlLogWriter(self.home / "prediction_log", prefix="predictions")
+            JsonlLogWriter(self.layout.prediction_log, prefix="predictions")
         )
-        self.feedback_log = JsonlLogWriter(self.home / "feedback", prefix="feedback")
+        self.feedback_log = JsonlLogWriter(self.layout.feedback, prefix="feedback")
         self.state: ServingState | None = None
-        self.models = LoadedModels(self.home / "cache")
+        self.models = LoadedModels(self.layout.cache)
         self.cost = CostMeter()
         self.batcher = Batcher(
             self._forward,

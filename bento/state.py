@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from bento.schemas import RoutingUpdate
+from data.home import HomeLayout
 
 STATE_FILE = "state.json"
 
@@ -30,7 +31,7 @@ def tag_version(tag: str | None) -> str | None:
 
 
 def serving_dir(home: Path) -> Path:
-    return Path(home) / "serving"
+    return HomeLayout(Path(home)).serving
 
 
 def read_state(home: Path) -> ServingState:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from data.home import HomeLayout
 from models.bundle import read_bundle_config
 from models.lineage import RECORD_TAG, SNAPSHOT_TAG
 from models.model_registry import AliasedVersion, download_bundles
@@ -142,11 +143,11 @@ def load_tiers(stored: StoredModel, cache_dir: Path) -> dict[str, Any]:
 
 
 def load_for_scoring(
-    tracking: TrackingConfig, registered_name: str, version: str, cache: Path
+    tracking: TrackingConfig, registered_name: str, version: str, layout: HomeLayout
 ) -> tuple[dict[str, Any], list[str], float | None]:
     """A registered version as batch scoring uses it: (warmed tiers, labels, cascade
-    threshold), imported into the store as `driftwise serve` imports it (`cache/models`) and
+    threshold), imported into the store as `driftwise serve` imports it and
     loaded on the runtime the service would use. `driftwise predict` and the
     `batch_predictions` asset both come through here."""
-    stored = import_version(tracking, registered_name, version, cache / "models")
-    return load_tiers(stored, cache), stored.labels, stored.metadata.get(CASCADE_KEY)
+    stored = import_version(tracking, registered_name, version, layout.model_imports)
+    return load_tiers(stored, layout.cache), stored.labels, stored.metadata.get(CASCADE_KEY)

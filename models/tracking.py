@@ -27,6 +27,7 @@ from mlflow.entities import Metric, Param
 from mlflow.exceptions import MlflowException
 from pydantic import BaseModel, Field
 
+from data.home import HomeLayout
 from models.lineage import LINEAGE_KEYS
 from models.reports import ClassificationReport
 
@@ -53,7 +54,7 @@ class TrackingConfig(BaseModel):
     @classmethod
     def embedded(cls, home: Path, **overrides: Any) -> TrackingConfig:
         """The no-server default under the runtime home: SQLite + file artifacts."""
-        root = Path(home).resolve() / "mlflow"
+        root = HomeLayout(Path(home).resolve()).mlflow
         return cls(
             tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
             artifact_location=(root / "artifacts").as_uri(),

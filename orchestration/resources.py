@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from data.data_registry import DataRegistry
-from orchestration.layout import HomeLayout
+from data.home import HomeLayout
 
 
 class RuntimeHomeResource(dg.ConfigurableResource):

@@ -17,9 +17,9 @@ from pydantic_settings import (
 )
 
 from data.data_registry import DataRegistry
+from data.home import HomeLayout
 from data.schema import DatasetSpec
 from evaluation.rollout.policy import RolloutPolicy
-from orchestration.layout import HomeLayout
 
 
 class DriftwiseSettings(BaseSettings):

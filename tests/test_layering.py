@@ -58,3 +58,43 @@ def test_lower_layers_do_not_reach_up(package: str) -> None:
         if up:
             bad[str(path.relative_to(REPO))] = up
     assert bad == {}
+
+
+# Folders of the same name that are not the runtime home's (a run's artifacts, a training
+# work dir, the venv's bin, the prod stand-ins' state folder).
+NOT_THE_HOME = {
+    ("assets/training.py", "reports"),
+    ("models/training.py", "embeddings"),
+    ("orchestration/cli/daemon.py", "dagster"),
+    ("orchestration/prod/stack.py", "logs"),
+}
+
+
+def test_the_runtime_homes_folders_are_named_only_in_its_layout() -> None:
+    """data/home.py's HomeLayout names every folder under $DRIFTWISE_HOME; no other module
+    joins one of those names onto a path (`x / "rollout"`), read from the source with `ast`."""
+    from data.home import HomeLayout
+
+    layout = HomeLayout(Path("/home-root"))
+    names = {
+        part
+        for attr in dir(HomeLayout)
+        if isinstance(getattr(HomeLayout, attr), property)
+        for part in getattr(layout, attr).relative_to("/home-root").parts
+    }
+    assert {"rollout", "serving", "bentoml", "prediction_log", "embeddings"} <= names
+    found = set()
+    for package in (*PURE, "assets", "orchestration", "deploy"):
+        for path in _modules(package):
+            rel = str(path.relative_to(REPO))
+            if rel == "data/home.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.BinOp)
+                    and isinstance(node.op, ast.Div)
+                    and isinstance(node.right, ast.Constant)
+                    and node.right.value in names
+                ):
+                    found.add((rel, node.right.value))
+    assert found - NOT_THE_HOME == set()

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from data.home import HomeLayout
 from evaluation.rollout.machine import RolloutState
 
 
@@ -21,11 +22,11 @@ def record_outcome(home: Path, state: RolloutState, run_id: str | None) -> tuple
     from evaluation.promotion.record import append_section
     from evaluation.rollout.plot import timeline_plot
 
-    plot = timeline_plot(state, home / "reports" / "canary" / f"{state.rollout_id}.png")
+    plot = timeline_plot(state, HomeLayout(home).canary_plots / f"{state.rollout_id}.png")
     record = None
     if state.record_id:
         record = append_section(
-            home / "decisions",
+            HomeLayout(home).decisions,
             state.record_id,
             "canary",
             {
@@ -70,4 +71,4 @@ def record_manual(
         "at": at if at is not None else time.time(),
         "seconds_to_full_traffic": round(seconds, 4) if seconds is not None else None,
     }
-    return write_record(new_document({"manual": section}), home / "decisions").record_id
+    return write_record(new_document({"manual": section}), HomeLayout(home).decisions).record_id

@@ -20,6 +20,7 @@ from pathlib import Path
 from filelock import FileLock
 from pydantic import BaseModel, ValidationError
 
+from data.home import HomeLayout
 from evaluation.rollout.machine import RolloutState
 
 STATE_FILE = "state.json"
@@ -35,7 +36,7 @@ class CorruptState(RuntimeError):
 
 
 def rollout_dir(home: Path) -> Path:
-    return Path(home) / "rollout"
+    return HomeLayout(Path(home)).rollout
 
 
 @contextmanager

@@ -26,7 +26,7 @@ def _settings():  # type: ignore[no-untyped-def]
     offline.apply()
     settings = load_settings()
     # The BentoML model store lives in the runtime home (set before bentoml is imported).
-    os.environ.setdefault("BENTOML_HOME", str(settings.root / "bentoml"))
+    os.environ.setdefault("BENTOML_HOME", str(settings.layout.bentoml))
     return settings
 
 

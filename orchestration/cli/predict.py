@@ -69,7 +69,7 @@ def _load(settings: DriftwiseSettings, name: str, version: str):  # type: ignore
     from orchestration.cli.serve import tracking_config
 
     try:
-        return load_for_scoring(tracking_config(settings), name, version, settings.layout.cache)
+        return load_for_scoring(tracking_config(settings), name, version, settings.layout)
     except Exception as exc:  # MLflow's RestException for an unknown version
         raise PredictError(f"{name} has no version {version}: {exc}") from exc
 

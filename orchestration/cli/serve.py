@@ -59,7 +59,7 @@ def prepare_serving(settings: DriftwiseSettings) -> ServingState:
             f"{name} has no champion yet: `driftwise run` (or `run --data FILE`) trains and "
             "judges one"
         )
-    cache = settings.layout.cache / "models"
+    cache = settings.layout.model_imports
     tag = import_version(tracking, name, champion.version, cache).tag
     previous = aliased_version(tracking, name, PREVIOUS)
     previous_tag = (
@@ -79,7 +79,7 @@ def server_env(settings: DriftwiseSettings) -> dict[str, str]:
         **os.environ,
         "DRIFTWISE_HOME": str(settings.root),
         "DRIFTWISE_ADMIN_TOKEN": admin_token(settings.root),
-        "BENTOML_HOME": os.environ.get("BENTOML_HOME", str(settings.root / "bentoml")),
+        "BENTOML_HOME": os.environ.get("BENTOML_HOME", str(settings.layout.bentoml)),
         # The service counts cost at the dataset's price, as the gate does.
         "DRIFTWISE_PRICE_PER_CORE_HOUR": str(settings.dataset.price_per_core_hour),
         "DRIFTWISE_MAX_TEXT_CHARS": str(settings.dataset.max_text_chars),

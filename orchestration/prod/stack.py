@@ -298,8 +298,8 @@ def _start_celery(state: StackState, logs: Path, workers: int, timeout: float) -
         if time.monotonic() > deadline or proc.poll() is not None:
             raise StackError(f"redis-server not ready; see {logs / 'redis.log'}")
         time.sleep(0.2)
+    from data.home import HomeLayout
     from orchestration.cli.instance import dagster_yaml
-    from orchestration.layout import HomeLayout
     from orchestration.prod.celery import write_celery_config
 
     config = write_celery_config(Path(state.root), state.env["DRIFTWISE_CELERY_BROKER_URL"])

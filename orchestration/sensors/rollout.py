@@ -20,9 +20,9 @@ import dagster as dg
 from bento.admin_client import AdminError
 from bento.prediction_log import read_jsonl_log
 from bento.state import set_routing_offline
+from data.home import HomeLayout
 from evaluation.rollout.machine import Decision, RolloutState, ServiceView, tick
 from evaluation.rollout.store import CorruptState, locked, read_rollout, write_rollout
-from orchestration.layout import HomeLayout
 from orchestration.resources import RuntimeHomeResource, ServingResource
 
 log = logging.getLogger(__name__)
