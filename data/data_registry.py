@@ -231,7 +231,7 @@ class DataRegistry:
         """Read a table as it was at `rev` (a tag), through the DVC API (cache or remote).
 
         What a commit holds never changes, so the bytes read are kept in a local read cache
-        keyed by the commit and path (`_cached_bytes`): reading history is then one git call
+        keyed by the commit and path (`_cache_path`): reading history is then one git call
         and a Parquet read per table. Without it every ingest paid a DVC read per earlier
         batch (0.2 s each): ingest time grew with the history, 7 s at 40 batches.
 
