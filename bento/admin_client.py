@@ -1,13 +1,12 @@
 """A client of the service's admin endpoints (bento/service.py), for the rollout sensor and
-the operator CLI: what is served, the traffic split, which version holds which role; and
-`HomeRouter`, the same service as the rollout controller's router."""
+the operator CLI: what is served, the traffic split, which version holds which role
+(orchestration/router.py wraps it as the rollout controller's router)."""
 
 import json
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 
@@ -65,24 +64,3 @@ class AdminClient:
             "mode": routing.get("mode"),
             "weight": routing.get("challenger_weight"),
         }
-
-
-@dataclass
-class HomeRouter:
-    """This home's running service as the rollout controller's router: the admin API plus
-    the serving state the service persists (which version it keeps warm as `previous`)."""
-
-    client: AdminClient
-    home: Path
-
-    def load(self, version: str, role: str) -> dict[str, Any]:
-        return self.client.load(version, role)
-
-    def set_routing(self, mode: str, weight: float = 0.0) -> float:
-        return self.client.set_routing(mode, weight)
-
-    def served_versions(self) -> tuple[str | None, str | None]:
-        from bento.state import read_state, tag_version
-
-        state = read_state(self.home)
-        return tag_version(state.champion), tag_version(state.previous)

@@ -2,11 +2,14 @@
 requires, Dagster's string selection parser fails (see README, "Pins"). No job names its
 executor: the Definitions choose one for all (in-process locally, celery in prod)."""
 
+import dataclasses
+from pathlib import Path
+from typing import Any
+
 import dagster as dg
 
 from assets.batch_scoring import batch_predictions
 from assets.canary import canary_result, canary_rollout
-from assets.canary import rollback as rollback_job
 from assets.drift import drift_report, traffic_drift_report
 from assets.evaluation import (
     champion_model,
@@ -18,7 +21,10 @@ from assets.golden_set import golden_set
 from assets.ingestion import batch_partitions, ingested_batch, training_snapshot
 from assets.serving import candidate_bento, model_variants
 from assets.training import candidate_model
+from evaluation.rollout.controller import RegistryAliases, RolloutController
 from models.lineage import RUN_TAG_RETRAIN
+from orchestration.resources import MlflowResource, RuntimeHomeResource, ServingResource
+from orchestration.router import running_router
 from orchestration.sensors.guard import RETRAIN_JOB
 from orchestration.sensors.rollout import CANARY_FINISH_JOB
 
@@ -89,7 +95,50 @@ canary_finish_job = dg.define_asset_job(
     "the service serves the new champion - or record the rollback; decision record + plot.",
 )
 
-__all__ = ["rollback_job"]
+
+def rollback_now(
+    home: Path, serving: ServingResource, mlflow_config: Any, reason: str, to: str | None = None
+) -> dict[str, Any]:
+    """All traffic to the champion now, the registry and the record written before it
+    returns (the CLI's fast path settles in a child process instead). With `to`: any
+    gate-passed version becomes champion. Returns the move, with `seconds` from the call to
+    100% champion traffic."""
+    router = running_router(home, serving.url, serving.timeout_s)
+    controller, aliases = RolloutController(home, router), RegistryAliases(mlflow_config)
+    if to is not None:
+        flip = controller.serve_version(str(to), reason, aliases)
+    else:
+        flip = controller.rollback(reason, aliases)
+    return dataclasses.asdict(flip)
+
+
+class RollbackConfig(dg.Config):
+    reason: str = "manual rollback from the Dagster UI"
+
+
+@dg.op
+def rollback_op(
+    context: dg.OpExecutionContext,
+    config: RollbackConfig,
+    serving: ServingResource,
+    mlflow: MlflowResource,
+    home: RuntimeHomeResource,
+) -> dict:
+    """`driftwise rollback` as a Dagster job: all traffic back to the champion."""
+    done = rollback_now(home.root, serving, mlflow.config(), config.reason)
+    context.log.info("%s: v%s, all traffic in %ss", done["action"], done["champion"],
+                     done["seconds"])  # fmt: skip
+    return done
+
+
+@dg.job(
+    name="rollback",
+    description="All traffic back to the champion now (aborts a rollout, or moves the "
+    "champion alias back to `previous`).",
+)
+def rollback_job() -> None:
+    rollback_op()
+
 
 drift_check_job = dg.define_asset_job(
     "drift_check",

@@ -110,12 +110,10 @@ class ServingResource(dg.ConfigurableResource):
     def roles(self) -> dict | None:
         """What the service serves ({champion_version, challenger_version, mode, weight}),
         or None when it cannot be reached."""
-        from bento.admin_client import AdminError
+        return self.router().roles()
 
-        client = self.client()
-        if client is None:
-            return None
-        try:
-            return client.roles()  # type: ignore[no-any-return]
-        except AdminError:
-            return None
+    def router(self):  # type: ignore[no-untyped-def]
+        """The service as the rollout controller's router (orchestration/router.py)."""
+        from orchestration.router import HomeRouter
+
+        return HomeRouter.of(Path(self.home), self.url, self.timeout_s)

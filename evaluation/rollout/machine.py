@@ -426,8 +426,8 @@ def tick(
     return apply(state, decision, ev, service, now), decision
 
 
-def abort(state: RolloutState, reason: str, now: float) -> RolloutState:
-    """A person's rollback (or a broken state): rolled back, with the reason on the timeline."""
+def _by_hand(state: RolloutState, verdict: Verdict, reason: str, now: float) -> RolloutState:
+    """A person's move on the timeline: the current stage, the verdict, the reason."""
     new = state.model_copy(deep=True)
     stage = state.current
     new.timeline.append(
@@ -436,13 +436,49 @@ def abort(state: RolloutState, reason: str, now: float) -> RolloutState:
             stage=stage.name,
             mode=stage.mode,
             weight=stage.weight,
-            verdict="rollback",
+            verdict=verdict,
             reasons=[reason],
             champion={},
             challenger={},
             tests=[],
         )
     )
-    new.status, new.ended_at = "rolled_back", now
-    new.last_verdict, new.last_reasons = "rollback", [reason]
+    new.last_verdict, new.last_reasons = verdict, [reason]
     return new
+
+
+def abort(state: RolloutState, reason: str, now: float) -> RolloutState:
+    """A person's rollback (or a broken state): rolled back, with the reason on the timeline."""
+    new = _by_hand(state, "rollback", reason, now)
+    new.status, new.ended_at = "rolled_back", now
+    return new
+
+
+def promote_now(state: RolloutState, reason: str, now: float) -> RolloutState:
+    """A person's promote: the remaining stages skipped, the rollout `promoting` (the finish
+    then serves the challenger as champion)."""
+    new = _by_hand(state, "promote", reason, now)
+    new.status = "promoting"
+    return new
+
+
+def unapplied(state: RolloutState) -> RolloutState:
+    """The split is about to be sent to the service: written first, so a crash before the
+    service confirms it is resumed by the next tick (re-applied)."""
+    return state.model_copy(update={"applied": False})
+
+
+def applied(state: RolloutState, now: float) -> RolloutState:
+    """The service confirmed the split: the stage's clock starts now (its evidence is what
+    was served under the split, not what the old split routed while the tick was reading)."""
+    return state.model_copy(update={"applied": True, "stage_started_at": now})
+
+
+def promoted(state: RolloutState, now: float) -> RolloutState:
+    """The finish served the challenger as champion and moved the aliases."""
+    return state.model_copy(update={"status": "promoted", "ended_at": now})
+
+
+def recorded(state: RolloutState) -> RolloutState:
+    """The outcome is in the decision record: a second finish changes nothing."""
+    return state.model_copy(update={"recorded": True})

@@ -4,7 +4,6 @@ They act on a real home: MLflow aliases, the running service's admin API, the ro
 state, the Dagster instance (drift verdicts, sensor switches) and the decision records.
 """
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from evaluation.promotion.record import load_record
-from evaluation.rollout.store import locked, read_pending, read_rollout, summary, write_rollout
+from evaluation.rollout.store import read_pending, read_rollout, summary
 from models.model_registry import CHALLENGER, CHAMPION, PREVIOUS, aliased_version
 from orchestration.cli.serve import tracking_config
 from orchestration.cli.tables import rule_rows
@@ -188,32 +187,11 @@ def _last_runs() -> dict[str, str | None]:
 def promote_now(settings: DriftwiseSettings, console: Console) -> dict[str, Any]:
     """Skip the running rollout's remaining stages: the operator's word replaces the test.
 
-    Marks the rollout `promoting` (recorded on its timeline) and runs the same finish as the
-    sensor's (canary_result: aliases, service, decision record)."""
-    from evaluation.rollout.machine import TimelineEntry
+    The controller marks the rollout `promoting` (on its timeline), then the same finish as
+    the sensor's runs (canary_result: service, aliases, decision record)."""
+    from evaluation.rollout.controller import RolloutController
 
-    with locked(settings.root):
-        state = read_rollout(settings.root)
-        if state is None or state.status not in ("running", "promoting"):
-            raise LookupError("no rollout is running: nothing to promote")
-        stage = state.current
-        state = state.model_copy(deep=True)
-        state.timeline.append(
-            TimelineEntry(
-                at=time.time(),
-                stage=stage.name,
-                mode=stage.mode,
-                weight=stage.weight,
-                verdict="promote",
-                reasons=["manual promote (driftwise promote)"],
-                champion={},
-                challenger={},
-                tests=[],
-            )
-        )
-        state.status, state.last_verdict = "promoting", "promote"
-        state.last_reasons = ["manual promote (driftwise promote)"]
-        write_rollout(settings.root, state)
+    state = RolloutController(settings.root, None).promote_now()
     return finish(settings, state.rollout_id)
 
 

@@ -25,11 +25,9 @@ from orchestration.settings import DriftwiseSettings
 
 def home_router(home: Path) -> Any:
     """This home's running service as a router, or None when none runs."""
-    from bento.admin_client import AdminClient, HomeRouter
-    from bento.state import admin_token, server_url
+    from orchestration.router import running_router
 
-    url = server_url(home)
-    return HomeRouter(AdminClient(url, admin_token(home)), home) if url else None
+    return running_router(home)
 
 
 def _aliases(settings: DriftwiseSettings) -> RegistryAliases:

@@ -1,100 +1,24 @@
-"""The rollout sensor: every tick, read the rollout state and the serving logs, let the pure
-state machine decide (evaluation/rollout/machine.py), apply the traffic split through the
-service's admin API, persist the state - all under the rollout lock.
-
-Crash safety: the state is written before the routing is applied, flagged `applied=False`
-until the service confirms it, so a tick that dies in between is resumed by the next one
-(re-applied), while a split nobody asked for is a misconfiguration (rolled back). A rollback
-flips the weight first - through the API, or, with the service down, in the serving state
-it restarts from - and then records. Promote and rollback launch the `canary_finish` job
-(one per rollout: the run key), which moves aliases and writes the decision record.
+"""The rollout sensor: every tick, the rollout controller (evaluation/rollout/controller.py)
+reads the state and the service's logs, lets the pure state machine decide, and applies the
+split through the service's admin API - under the rollout lock, with its crash rules.
+Promote and rollback launch the `canary_finish` job (one per rollout: the run key), which
+serves the new champion, moves aliases and writes the decision record.
 """
 
-import logging
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 
-from bento.admin_client import AdminError
-from bento.prediction_log import read_jsonl_log
-from bento.state import set_routing_offline
-from data.home import HomeLayout
-from evaluation.rollout.machine import Decision, RolloutState, ServiceView, tick
-from evaluation.rollout.store import CorruptState, locked, read_rollout, write_rollout
+from evaluation.rollout.controller import RolloutController, Tick
+from evaluation.rollout.machine import RolloutState
 from orchestration.resources import RuntimeHomeResource, ServingResource
 
-log = logging.getLogger(__name__)
 CANARY_FINISH_JOB = "canary_finish"
 
 
-@dataclass
-class TickResult:
-    state: RolloutState | None
-    decision: Decision | None = None
-    flip_seconds: float | None = None  # decision -> 100% champion traffic, on a rollback
-    note: str = ""
-
-
-def _flip_off(home: Path, serving: ServingResource) -> float:
-    started = time.perf_counter()
-    client = serving.client()
-    try:
-        if client is None:
-            raise AdminError(0, "no server")
-        client.set_routing("off", 0.0)
-    except AdminError:
-        set_routing_offline(home, "off", 0.0)  # the service restarts from this
-    return time.perf_counter() - started
-
-
-def rollout_tick(home: Path, serving: ServingResource, now: float | None = None) -> TickResult:
+def rollout_tick(home: Path, serving: ServingResource, now: float | None = None) -> Tick:
     """One look at the running rollout (no-op without one)."""
-    layout = HomeLayout(home)
-    with locked(home):
-        try:
-            state = read_rollout(home)
-        except CorruptState as exc:
-            seconds = _flip_off(home, serving)
-            return TickResult(None, None, seconds, f"{exc}: all traffic to the champion")
-        if state is None or not state.active:
-            return TickResult(state)
-        now = time.time() if now is None else now
-        client = serving.client()
-        if not state.applied and client is not None:
-            try:  # resume an advance a crash interrupted
-                client.set_routing(*state.routing())
-                # the stage's evidence starts once its split is live
-                state = state.model_copy(update={"applied": True, "stage_started_at": time.time()})
-                write_rollout(home, state)
-            except AdminError as exc:
-                log.warning("could not re-apply the routing: %s", exc)
-        roles = serving.roles()
-        view = ServiceView(reachable=roles is not None, **(roles or {}))
-        predictions = read_jsonl_log(layout.prediction_log).frame
-        feedback = read_jsonl_log(layout.feedback).frame
-        new, decision = tick(state, predictions, feedback, view, now)
-        flip = None
-        if decision.verdict == "rollback":
-            flip = _flip_off(home, serving)
-            write_rollout(home, new)
-        elif decision.verdict == "advance":
-            new = new.model_copy(update={"applied": False})
-            write_rollout(home, new)
-            try:
-                if client is None:
-                    raise AdminError(0, "no server")
-                client.set_routing(*new.routing())
-                # The stage's clock starts when its split is live, not when the tick began
-                # (reading the logs takes a while, with the old split still routing).
-                new = new.model_copy(update={"applied": True, "stage_started_at": time.time()})
-                write_rollout(home, new)
-            except AdminError as exc:  # the next tick re-applies, or rolls back if it can't
-                log.warning("stage %s not applied yet: %s", new.current.name, exc)
-        else:
-            write_rollout(home, new)
-        return TickResult(new, decision, flip)
+    return RolloutController(home, serving.router()).tick(now)
 
 
 def _finish_request(state: RolloutState) -> dg.RunRequest:

@@ -127,15 +127,18 @@ def _daemon_phase(home: Path, client, served, url: str, rows) -> None:  # type: 
     import signal
     import time
 
-    from assets.canary import begin_rollout
+    from evaluation.rollout.controller import RolloutController
     from orchestration.cli.daemon import start_daemon, stop_daemon, wait_for_runs
     from orchestration.cli.instance import ensure_dagster_home
     from orchestration.cli.replay import Replay
+    from orchestration.router import HomeRouter
 
     dagster_home = ensure_dagster_home(home / "dagster")
     policy = _three_stages()
     champion = client.roles()["champion_version"]
-    state = begin_rollout(home, client, served.name, champion, "1", policy)
+    state = RolloutController(home, HomeRouter(home, client)).begin(
+        served.name, champion, "1", policy
+    )
     # paced: unpaced clients would starve the daemon and its code server as they start
     replay = Replay(url, rows, threads=4, rate=25.0).start()
     log = home / "logs" / "daemon-test.log"
@@ -197,7 +200,8 @@ def test_canary_rolls_back_a_bad_challenger_and_promotes_a_good_one(served, monk
     client = serving.client()
     assert client is not None and client.url == url
     rows = served.questions
-    from assets.canary import begin_rollout
+    from evaluation.rollout.controller import RolloutController
+    from orchestration.router import HomeRouter
 
     try:
         # 1. the mislabelling challenger, straight to a 5% live stage
@@ -209,7 +213,9 @@ def test_canary_rolls_back_a_bad_challenger_and_promotes_a_good_one(served, monk
             bake_s=1,
             min_requests=60,
         )
-        begin_rollout(home, client, served.name, "1", bad_version, bad_policy)
+        RolloutController(home, HomeRouter(home, client)).begin(
+            served.name, "1", bad_version, bad_policy
+        )
         answers, results = _until_done(home, serving, url, rows, per_tick=100)
         final = results[-1]
         assert final.state.status == "rolled_back"
@@ -232,7 +238,7 @@ def test_canary_rolls_back_a_bad_challenger_and_promotes_a_good_one(served, monk
         # 2. a good challenger: shadow -> 50% -> 100% -> promote, service killed mid-way
         good = _register_again(served, "1")
         good_policy = _three_stages()
-        begin_rollout(home, client, served.name, "1", good, good_policy)
+        RolloutController(home, HomeRouter(home, client)).begin(served.name, "1", good, good_policy)
         _replay(url, rows, 80, seed=1000)
         first = rollout_tick(home, serving)
         assert first.decision.verdict == "advance", first.decision.reasons
@@ -302,7 +308,7 @@ def test_canary_rolls_back_a_bad_challenger_and_promotes_a_good_one(served, monk
         assert aliased_version(served.tracking, served.name, PREVIOUS).version == good
         print(rolled.output)
         # ... and `driftwise promote` ends a running canary by the operator's word
-        begin_rollout(home, client, served.name, "1", good, good_policy)
+        RolloutController(home, HomeRouter(home, client)).begin(served.name, "1", good, good_policy)
         promoted = runner.invoke(app, ["promote"])
         assert promoted.exit_code == 0, promoted.output
         assert aliased_version(served.tracking, served.name, CHAMPION).version == good

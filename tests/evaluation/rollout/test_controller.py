@@ -1,21 +1,24 @@
-"""evaluation/rollout/controller.py: the operator's moves and their crash points. Touches: the
-real rollout store and decision records in a temp home, driven through in-memory stand-ins
-for our own two protocols (a router that plays the service's admin API, an alias store that
-plays the registry); the MLflow-backed `RegistryAliases` and the live service are exercised
-in tests/assets/test_canary.py and the canary process test.
+"""evaluation/rollout/controller.py: every move on what is served (begin, tick, promote now,
+abort, finish, roll back, serve a version, settle) and their crash points. Touches: the real
+rollout store, state machine and decision records in a temp home, driven through in-memory
+stand-ins for our own two protocols (a router that plays the service's admin API, an alias
+store that plays the registry); the MLflow-backed `RegistryAliases` and the live service
+(orchestration/router.py) are exercised in tests/orchestration/test_jobs.py and the canary
+process test.
 """
 
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from evaluation.promotion.record import load_record
-from evaluation.rollout.controller import RolloutController, Unsettled
+from evaluation.rollout.controller import RolloutController, RouterDown, Unsettled
 from evaluation.rollout.machine import start
-from evaluation.rollout.policy import RolloutPolicy
-from evaluation.rollout.store import read_pending, read_rollout, write_rollout
+from evaluation.rollout.policy import RolloutPolicy, Stage
+from evaluation.rollout.store import read_pending, read_rollout, rollout_dir, write_rollout
 
 
 @dataclass
@@ -25,21 +28,50 @@ class Router:
     events: list[str]
     champion: str = "2"
     previous: str | None = "1"
+    challenger: str | None = None
     mode: str = "off"
+    weight: float = 0.0
+    up: bool = True  # False: every call fails as a dead service's would
+    refuse_routing: bool = False  # True: the service is up but refuses a split
 
     def load(self, version: str, role: str) -> dict:
+        if not self.up:
+            raise RouterDown("service down")
         self.events.append(f"load {version} {role}")
         if role == "champion" and version != self.champion:
             self.champion, self.previous = version, self.champion
+        if role == "challenger":
+            self.challenger = version
         return {}
 
     def set_routing(self, mode: str, weight: float = 0.0) -> float:
+        if not self.up or self.refuse_routing:
+            raise RouterDown("service down")
         self.events.append(f"route {mode} {weight:g}")
-        self.mode = mode
+        self.mode, self.weight = mode, weight
         return 0.0
+
+    def force_off(self) -> None:
+        if self.up:
+            self.set_routing("off", 0.0)
+        else:
+            self.events.append("offline off")  # the state the service restarts from
 
     def served_versions(self) -> tuple[str | None, str | None]:
         return self.champion, self.previous
+
+    def roles(self) -> dict | None:
+        if not self.up:
+            return None
+        return {
+            "champion_version": self.champion,
+            "challenger_version": self.challenger,
+            "mode": self.mode,
+            "weight": self.weight,
+        }
+
+    def logs(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return pd.DataFrame(), pd.DataFrame()
 
 
 @dataclass
@@ -57,6 +89,7 @@ class Aliases:
     previous: str | None = "1"
     passed: set[str] = field(default_factory=lambda: {"1", "2", "3"})
     versions: set[str] = field(default_factory=lambda: {"1", "2", "3", "4"})
+    down: bool = False  # True: the registry cannot be written (a crash before it)
 
     def champion(self) -> str | None:
         return self.champion_
@@ -70,6 +103,8 @@ class Aliases:
         return Moved(self.champion_, old)
 
     def promote(self, version: str) -> Moved:
+        if self.down:
+            raise ConnectionError("registry down")
         self.events.append(f"aliases promote {version}")
         old, self.champion_, self.previous = self.champion_, version, self.champion_
         return Moved(version, old)
@@ -174,3 +209,139 @@ def test_serve_version_needs_a_gate_passed_version_and_no_running_rollout(tmp_pa
     write_rollout(tmp_path, start("m", "3", "1", now=time.time(), policy=RolloutPolicy()))
     with pytest.raises(LookupError, match="is running"):
         controller.serve_version("1", "mid-rollout", aliases)
+
+
+# -- the staged canary ------------------------------------------------------------------------
+
+TWO_STAGES = RolloutPolicy(
+    stages=[
+        Stage(name="10%", mode="canary", weight=0.1),
+        Stage(name="100%", mode="canary", weight=1.0),
+    ],
+    bake_s=1,
+    min_requests=1,
+    max_silence_s=60,
+)
+
+
+def test_begin_writes_the_split_ahead_and_a_tick_resumes_it(tmp_path: Path) -> None:
+    """A split the service did not take is on disk as not applied; the next tick sends it."""
+    events, router, _aliases, controller = _world(tmp_path)
+    router.refuse_routing = True
+    state = controller.begin("m", "2", "3", TWO_STAGES)
+    assert events == ["load 3 challenger"] and router.mode == "off"
+    on_disk = read_rollout(tmp_path)
+    assert on_disk is not None and not on_disk.applied and on_disk.rollout_id == state.rollout_id
+    router.refuse_routing = False
+    ticked = controller.tick()
+    assert ticked.state is not None and ticked.state.applied
+    assert (router.mode, router.weight) == ("canary", 0.1)
+    assert events[-1] == "route canary 0.1"
+
+
+def test_begin_supersedes_a_running_rollout_and_needs_a_live_service(tmp_path: Path) -> None:
+    events, router, _aliases, controller = _world(tmp_path)
+    first = controller.begin("m", "2", "3", TWO_STAGES)
+    second = controller.begin("m", "2", "4", TWO_STAGES)
+    history = rollout_dir(tmp_path) / "history" / f"{first.rollout_id}.json"
+    assert history.exists() and "superseded by v4" in history.read_text()
+    assert events == ["load 3 challenger", "route canary 0.1", "route off 0",
+                      "load 4 challenger", "route canary 0.1"]  # fmt: skip
+    assert read_rollout(tmp_path).rollout_id == second.rollout_id  # type: ignore[union-attr]
+    router.up = False
+    with pytest.raises(RouterDown, match="went away"):
+        controller.begin("m", "2", "3", TWO_STAGES)
+    with pytest.raises(RouterDown):
+        RolloutController(tmp_path, None).begin("m", "2", "3", TWO_STAGES)
+
+
+def test_a_tick_rolls_back_a_silent_service_traffic_first(tmp_path: Path) -> None:
+    """Unreachable past max_silence_s: the split is forced off (offline) before the state
+    says rolled back; nothing touches the aliases."""
+    events, router, aliases, controller = _world(tmp_path)
+    state = controller.begin("m", "2", "3", TWO_STAGES)
+    router.up = False
+    held = controller.tick(now=state.started_at + 30)
+    assert held.decision is not None and held.decision.verdict == "hold"
+    gone = controller.tick(now=state.started_at + 120)
+    assert gone.decision is not None and gone.decision.verdict == "rollback"
+    assert events[-1] == "offline off" and gone.flip_seconds is not None
+    assert read_rollout(tmp_path).status == "rolled_back"  # type: ignore[union-attr]
+    assert aliases.champion_ == "2"
+
+
+def test_a_corrupt_state_is_moved_aside_with_all_traffic_to_the_champion(tmp_path: Path) -> None:
+    events, _router, _aliases, controller = _world(tmp_path)
+    controller.begin("m", "2", "3", TWO_STAGES)
+    (rollout_dir(tmp_path) / "state.json").write_text("{not json")
+    result = controller.tick()
+    assert result.state is None and "all traffic to the champion" in result.note
+    assert events[-1] == "route off 0" and read_rollout(tmp_path) is None
+
+
+def test_promote_now_then_finish_serves_first_and_is_done_once(tmp_path: Path) -> None:
+    """The operator's promote: the rollout is `promoting` with the reason on its timeline;
+    finish loads the new champion before the aliases move, records, and a second finish
+    (the sensor's run racing the CLI's) changes nothing."""
+    events, router, aliases, controller = _world(tmp_path)
+    state = controller.begin("m", "2", "3", TWO_STAGES)
+    with pytest.raises(RuntimeError, match="still running"):
+        controller.finish(state.rollout_id, aliases)
+    promoting = controller.promote_now()
+    assert promoting.status == "promoting" and promoting.timeline[-1].verdict == "promote"
+    assert promoting.last_reasons == ["manual promote (driftwise promote)"]
+    events.clear()
+    done = controller.finish(state.rollout_id, aliases, run_id="run-1")
+    assert events == ["load 3 champion", "aliases promote 3"]  # traffic first
+    assert done.state.status == "promoted" and done.state.recorded and not done.repeat
+    assert done.plot is not None and done.plot.exists()
+    assert (router.champion, router.previous, aliases.champion_) == ("3", "2", "3")
+    again = controller.finish(state.rollout_id, aliases)
+    assert again.repeat and events == ["load 3 champion", "aliases promote 3"]
+    with pytest.raises(LookupError, match="nothing to promote"):
+        controller.promote_now()
+    with pytest.raises(RuntimeError, match="not the current rollout"):
+        controller.finish("another", aliases)
+
+
+def test_a_finish_cut_short_is_completed_by_the_next_one(tmp_path: Path) -> None:
+    """Service down: nothing moves and the rollout stays `promoting`. Registry down after
+    the service took the new champion: not recorded, so the next finish completes it."""
+    _events, router, aliases, controller = _world(tmp_path)
+    state = controller.begin("m", "2", "3", TWO_STAGES)
+    controller.promote_now()
+    router.up = False
+    with pytest.raises(RuntimeError, match="cannot serve v3"):
+        controller.finish(state.rollout_id, aliases)
+    assert aliases.champion_ == "2" and read_rollout(tmp_path).status == "promoting"  # type: ignore[union-attr]
+    router.up, aliases.down = True, True
+    with pytest.raises(ConnectionError):
+        controller.finish(state.rollout_id, aliases)
+    left = read_rollout(tmp_path)
+    assert left is not None and left.status == "promoting" and not left.recorded
+    assert router.champion == "3" and aliases.champion_ == "2"
+    aliases.down = False
+    done = controller.finish(state.rollout_id, aliases)
+    assert done.state.status == "promoted" and aliases.champion_ == "3"
+
+
+def test_abort_stops_the_rollout_and_records_it(tmp_path: Path) -> None:
+    _events, router, aliases, controller = _world(tmp_path)
+    with pytest.raises(LookupError, match="nothing to abort"):
+        controller.abort("no rollout", aliases)
+    state = controller.begin("m", "2", "3", TWO_STAGES)
+    flip = controller.abort("the operator says no", aliases)
+    assert flip.action == "rollout aborted" and router.mode == "off"
+    ended = read_rollout(tmp_path)
+    assert ended is not None and ended.status == "rolled_back" and ended.recorded
+    assert ended.rollout_id == state.rollout_id and aliases.champion_ == "2"
+    assert (tmp_path / "reports" / "canary" / f"{state.rollout_id}.png").exists()
+
+
+def test_a_gate_promoted_version_is_served_when_a_service_runs(tmp_path: Path) -> None:
+    events, router, _aliases, controller = _world(tmp_path)
+    assert controller.serve_promoted("3") and router.champion == "3"
+    assert controller.serve_promoted("3") and events == ["load 3 champion"]  # once
+    router.up = False
+    assert not controller.serve_promoted("4")
+    assert not RolloutController(tmp_path, None).serve_promoted("4")

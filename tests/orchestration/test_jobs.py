@@ -1,18 +1,19 @@
-"""assets/canary.py's `rollback_now` outside a rollout: the way back both ways and to any
-gate-passed version, each move in a decision record. Touches: a real embedded MLflow
-registry (SQLite) in a temp home with registered versions; no service is running, so the
-move is the aliases' (what the served champion follows on its next load).
+"""orchestration/jobs.py's `rollback_now` (the `rollback` job's step) outside a rollout:
+the way back both ways and to any gate-passed version, each move in a decision record.
+Touches: a real embedded MLflow registry (SQLite) in a temp home with registered versions;
+no service is running, so the move is the aliases' (what the served champion follows on
+its next load).
 """
 
 from pathlib import Path
 
 import pytest
 
-from assets.canary import rollback_now
 from evaluation.promotion.record import load_record
 from models.lineage import VERDICT_TAG
 from models.model_registry import CHAMPION, PREVIOUS, aliased_version, promote
 from models.tracking import TrackingConfig, client_for
+from orchestration.jobs import rollback_now
 from orchestration.resources import ServingResource
 from tests.models.test_model_registry import NAME, _register
 
