@@ -20,16 +20,17 @@ one WARNING line: a client's mistake is not a server fault.
 import asyncio
 import json
 import logging
-import os
 from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bento.settings import ServiceSettings
+from data.length import LengthPolicy
+
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = int(os.environ.get("DRIFTWISE_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 BODY_TIMEOUT_S = 10.0
 JSON_ROUTES = ("/classify", "/feedback", "/admin/state", "/admin/routing", "/admin/load")
 ERROR_STATUSES = {
@@ -80,7 +81,9 @@ class FrontDoor:
     ) -> None:
         self.app = app
         self.spec = spec
-        self.max_body_bytes = max_body_bytes or MAX_BODY_BYTES
+        settings = ServiceSettings()  # built by BentoML beside the service: its own read
+        self.max_body_bytes = max_body_bytes or settings.max_body_bytes
+        self.length = settings.length
         self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -89,7 +92,7 @@ class FrontDoor:
             return
         path = scope["path"]
         if path == "/openapi.json" and self.spec is not None:
-            await _send_json(send, 200, openapi(self.spec(), self.max_body_bytes))
+            await _send_json(send, 200, openapi(self.spec(), self.max_body_bytes, self.length))
             return
         if path == "/docs":
             await _send(send, 200, DOCS_HTML.encode(), "text/html; charset=utf-8")
@@ -230,11 +233,9 @@ def project_version() -> str:
         return "0+unknown"
 
 
-def openapi(spec: dict[str, Any], max_body_bytes: int) -> dict[str, Any]:
+def openapi(spec: dict[str, Any], max_body_bytes: int, length: LengthPolicy) -> dict[str, Any]:
     """BentoML's generated spec with our title, version, limits and error responses."""
-    from bento.schemas import MAX_TEXT_CHARS, MAX_TEXTS, served_length
-
-    length = served_length()
+    from bento.schemas import MAX_TEXT_CHARS, MAX_TEXTS
 
     spec = json.loads(json.dumps(spec))  # a copy we may change
     spec["info"] = {

@@ -9,14 +9,13 @@ Texts are refused when a model could not read them honestly: with no visible cha
 characters (tab, newline and carriage return are ordinary text) or an unpaired surrogate.
 """
 
-import os
 import re
 import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from data.length import DEFAULT_MAX_CHARS, LengthPolicy, TextTooLong
+from data.length import LengthPolicy, TextTooLong
 
 # A hard cap per text, for safety only (the body limit bounds it too): the dataset's own
 # length policy (data/length.py) is applied below it, by the service, before scoring.
@@ -46,15 +45,6 @@ def check_text(text: str) -> str:
     if not visible(text):
         raise ValueError("text has no visible character (empty, whitespace or zero-width only)")
     return text
-
-
-def served_length() -> LengthPolicy:
-    """The dataset's length policy as `driftwise serve` passes it (DRIFTWISE_MAX_TEXT_CHARS,
-    DRIFTWISE_LONG_TEXT); the dataset defaults when the service is started another way."""
-    return LengthPolicy(
-        int(os.environ.get("DRIFTWISE_MAX_TEXT_CHARS", str(DEFAULT_MAX_CHARS))),
-        os.environ.get("DRIFTWISE_LONG_TEXT", "truncate"),  # type: ignore[arg-type]
-    )
 
 
 def fit_texts(texts: list[str], length: LengthPolicy) -> tuple[list[str], int]:

@@ -11,19 +11,14 @@ Why one process (issue 28): the earlier front -> worker split paid an HTTP hop, 
 BentoML's adaptive batcher per request; on 2 cores that cost more than the int8 forward and
 the batcher's learned wait stayed high after a burst. `bench/serve_load.py` compares both.
 
-Environment: DRIFTWISE_HOME (runtime home: state, logs), BENTOML_HOME (model store),
-DRIFTWISE_ADMIN_TOKEN (admin endpoints; unset = admin disabled), DRIFTWISE_LOG_RATE (uniform
-log sample share, default 0.1), DRIFTWISE_CACHE_ENTRIES (default 10000),
-DRIFTWISE_PRICE_PER_CORE_HOUR (cost units, default 0.05), DRIFTWISE_MAX_IN_FLIGHT (queue bound,
-default 256), DRIFTWISE_BATCHING (0 = off), DRIFTWISE_CASCADE_AUDIT_RATE (default 0.05),
-DRIFTWISE_MAX_BODY_BYTES (default 2 MB), DRIFTWISE_MAX_TEXT_CHARS / DRIFTWISE_LONG_TEXT (the
-dataset's length policy, data/length.py; default 20,000 / truncate).
+Configuration: `bento/settings.py: ServiceSettings` (DRIFTWISE_HOME, DRIFTWISE_ADMIN_TOKEN,
+DRIFTWISE_LOG_RATE, ... each with its default and bounds), read once when the service
+starts and handed down; BENTOML_HOME names the model store.
 """
 
 import asyncio
 import hmac
 import logging
-import os
 import queue
 import threading
 import time
@@ -59,8 +54,8 @@ from bento.schemas import (
     LoadRequest,
     RoutingUpdate,
     fit_texts,
-    served_length,
 )
+from bento.settings import ServiceSettings
 from bento.state import ServingState, read_state, tag_version, write_state
 from bento.store import CASCADE_KEY, KEPT_DISAGREEMENT_KEY, load_stored, load_tiers
 from data.home import HomeLayout
@@ -70,18 +65,16 @@ log = logging.getLogger(__name__)
 # Texts per forward. DRIFTWISE_BATCHING=0 makes every request its own forward: the
 # comparison row of bench/serve_load.py, not a production setting.
 MAX_BATCH = 64
-BATCHING = os.environ.get("DRIFTWISE_BATCHING", "1") != "0"
 RETRY_AFTER_S = "1"
-# The queue bound: past this many requests in flight, new ones are shed at once with 503 +
-# Retry-After instead of queueing without limit. Sized for 64+ concurrent clients
-# (bench/serve_load.py sees no shedding at 64).
-MAX_IN_FLIGHT = int(os.environ.get("DRIFTWISE_MAX_IN_FLIGHT", "256"))
-# Share of the texts the cascade keeps on the fast tier that the accurate tier also scores
-# (the cascade audit, bento/engine.py): its CPU cost, and how fast a new domain is noticed.
-AUDIT_RATE = float(os.environ.get("DRIFTWISE_CASCADE_AUDIT_RATE", "0.05"))
-# The dataset's length policy (data/length.py), passed by `driftwise serve` from its config:
-# the same limit and the same cut as landing and `driftwise predict`.
-LENGTH = served_length()
+# Settings that shape what follows (bento/settings.py has them all):
+# - max_in_flight, the queue bound: past this many requests in flight, new ones are shed at
+#   once with 503 + Retry-After instead of queueing without limit. Sized for 64+ concurrent
+#   clients (bench/serve_load.py sees no shedding at 64).
+# - cascade_audit_rate: the share of the texts the cascade keeps on the fast tier that the
+#   accurate tier also scores (bento/engine.py): its CPU cost, and how fast a new domain is
+#   noticed.
+# - the dataset's length policy (data/length.py), passed by `driftwise serve` from its
+#   config: the same limit and the same cut as landing and `driftwise predict`.
 
 REQUESTS = bentoml.metrics.Counter(
     name="driftwise_requests_total",
@@ -186,10 +179,6 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse(error_body(status, message), status_code=status, headers=headers)
 
 
-def _home() -> Path:
-    return Path(os.environ.get("DRIFTWISE_HOME", ".driftwise")).resolve()
-
-
 class LoadedModels:
     """Store tag -> tier -> predictor, loaded once (thread-safe: loads run in a thread while
     the forward thread serves other models)."""
@@ -248,13 +237,15 @@ class CostMeter:
 )
 class Driftwise:
     def __init__(self) -> None:
-        self.home = _home()
+        self.settings = settings = ServiceSettings()
+        self.home = settings.home.resolve()
         self.layout = HomeLayout(self.home)
+        self.length = settings.length
         self.engine = Engine(
             self._score,
-            cache=PredictionCache(int(os.environ.get("DRIFTWISE_CACHE_ENTRIES", "10000"))),
-            sampler=LogSampler(rate=float(os.environ.get("DRIFTWISE_LOG_RATE", "0.1"))),
-            price_per_core_hour=float(os.environ.get("DRIFTWISE_PRICE_PER_CORE_HOUR", "0.05")),
+            cache=PredictionCache(settings.cache_entries),
+            sampler=LogSampler(rate=settings.log_rate),
+            price_per_core_hour=settings.price_per_core_hour,
         )
         self.predictions = BackgroundLog(
             JsonlLogWriter(self.layout.prediction_log, prefix="predictions")
@@ -265,8 +256,8 @@ class Driftwise:
         self.cost = CostMeter()
         self.batcher = Batcher(
             self._forward,
-            max_batch=MAX_BATCH if BATCHING else 1,
-            max_queue=MAX_IN_FLIGHT * MAX_BATCH,
+            max_batch=MAX_BATCH if settings.batching else 1,
+            max_queue=settings.max_in_flight * MAX_BATCH,
             on_forward=self._forwarded,
         )
         self._tags: dict[str, str] = {}  # ServedModel.key -> store tag
@@ -299,7 +290,7 @@ class Driftwise:
             cascade=Cascade(
                 float(threshold),
                 expected_disagreement=info.get("cascade_kept_disagreement"),
-                audit_rate=AUDIT_RATE,
+                audit_rate=self.settings.cascade_audit_rate,
             )
             if threshold is not None and has_both
             else None,
@@ -323,9 +314,9 @@ class Driftwise:
             async with self._loading:
                 if self.state is None:
                     state = read_state(self.home)
-                    if state.champion is None and os.environ.get("DRIFTWISE_CHAMPION_TAG"):
+                    if state.champion is None and self.settings.champion_tag:
                         # A built Bento names its champion (bento/build.py); no state file yet.
-                        state.champion = os.environ["DRIFTWISE_CHAMPION_TAG"]
+                        state.champion = self.settings.champion_tag
                     await self._apply(state)
         return "champion" in self.engine.models
 
@@ -335,7 +326,7 @@ class Driftwise:
         (With a Context parameter BentoML takes the status from `ctx.response`, so it is set
         there.) No token configured means admin is off: 404, as if the routes did not exist.
         """
-        expected = os.environ.get("DRIFTWISE_ADMIN_TOKEN", "")
+        expected = self.settings.admin_token
         header = ctx.request.headers.get("authorization", "")
         if not expected:
             status, message = 404, "admin is disabled: DRIFTWISE_ADMIN_TOKEN is not set"
@@ -361,7 +352,7 @@ class Driftwise:
         if not await self._ready():
             return _error(503, "no champion is being served yet", **{"Retry-After": "30"})  # type: ignore[return-value]
         try:
-            texts, cut = fit_texts(texts, LENGTH)
+            texts, cut = fit_texts(texts, self.length)
         except ValueError as exc:  # over the dataset's limit under long_text = quarantine
             return JSONResponse(  # type: ignore[return-value]
                 error_body(400, str(exc), field="texts", reason="text_too_long"), status_code=400
@@ -369,7 +360,7 @@ class Driftwise:
         if cut:
             TRUNCATED.inc(cut)
         request = ClassifyRequest(texts=texts, key=key, return_probabilities=return_probabilities)
-        if self._in_flight >= MAX_IN_FLIGHT:
+        if self._in_flight >= self.settings.max_in_flight:
             REQUESTS.labels(arm="", model_version="", outcome="shed").inc()
             return _error(503, "overloaded, retry shortly", **{"Retry-After": RETRY_AFTER_S})  # type: ignore[return-value]
         self._in_flight += 1

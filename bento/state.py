@@ -54,11 +54,16 @@ PID_FILE = "server.pid"
 TOKEN_FILE = "admin.token"
 
 
-def admin_token(home: Path) -> str:
-    """The admin token: $DRIFTWISE_ADMIN_TOKEN, else this home's token file (created once,
-    owner-only), so `driftwise serve` and the rollout sensor agree without configuration."""
-    if os.environ.get("DRIFTWISE_ADMIN_TOKEN"):
-        return os.environ["DRIFTWISE_ADMIN_TOKEN"]
+def admin_token(home: Path, configured: str | None = None) -> str:
+    """The admin token: the one configured (DRIFTWISE_ADMIN_TOKEN, through ServiceSettings
+    when not given), else this home's token file (created once, owner-only), so `driftwise
+    serve` and the rollout sensor agree without configuration."""
+    if configured is None:
+        from bento.settings import ServiceSettings
+
+        configured = ServiceSettings().admin_token
+    if configured:
+        return configured
     path = serving_dir(home) / TOKEN_FILE
     if not path.exists():
         import secrets

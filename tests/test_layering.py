@@ -98,3 +98,49 @@ def test_the_runtime_homes_folders_are_named_only_in_its_layout() -> None:
                 ):
                     found.add((rel, node.right.value))
     assert found - NOT_THE_HOME == set()
+
+
+def _environment_reads(path: Path) -> list[tuple[int, bool]]:
+    """(line, at import?) of every `os.environ` / `os.getenv` in a module."""
+    found: list[tuple[int, bool]] = []
+
+    def walk(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            inside = in_function or isinstance(
+                child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+            )
+            if (
+                isinstance(child, ast.Attribute)
+                and isinstance(child.value, ast.Name)
+                and child.value.id == "os"
+                and child.attr in ("environ", "getenv")
+            ):
+                found.append((child.lineno, not inside))
+            walk(child, inside)
+
+    walk(ast.parse(path.read_text(encoding="utf-8")), False)
+    return found
+
+
+def test_no_module_reads_the_environment_at_import() -> None:
+    """Settings are read when a process starts a component, then handed down: importing a
+    module never freezes a DRIFTWISE_* value (read from the source with `ast`)."""
+    at_import = {
+        f"{path.relative_to(REPO)}:{line}"
+        for package in (*PURE, "assets", "orchestration")
+        for path in _modules(package)
+        for line, top_level in _environment_reads(path)
+        if top_level
+    }
+    assert at_import == set()
+
+
+def test_the_service_reads_its_configuration_only_through_its_settings() -> None:
+    """bento/ takes every DRIFTWISE_* value from bento/settings.py's ServiceSettings
+    (pydantic-settings: typed, bounded, named in its error), never from os.environ."""
+    reads = {
+        f"{path.relative_to(REPO)}:{line}"
+        for path in _modules("bento")
+        for line, _ in _environment_reads(path)
+    }
+    assert reads == set()

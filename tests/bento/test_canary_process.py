@@ -220,7 +220,10 @@ def test_canary_rolls_back_a_bad_challenger_and_promotes_a_good_one(served, monk
         final = results[-1]
         assert final.state.status == "rolled_back"
         assert final.state.timeline[-1].stage == "5%"
-        assert any(r.startswith("wrong") for r in final.decision.reasons)
+        # wrong on feedback, as a rotated label list is; on a busy machine its first
+        # requests on a freshly loaded copy can cross the slow test first (seen 1 in 3)
+        reasons = final.decision.reasons
+        assert any(r.startswith(("wrong", "slow")) for r in reasons), reasons
         exposed = sum(a["arm"] == "challenger" for a in answers) / len(answers)
         # no more than the stage's share, up to the binomial noise of sticky key hashing
         assert exposed <= 0.05 + 3 * (0.05 * 0.95 / len(answers)) ** 0.5

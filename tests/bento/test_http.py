@@ -9,6 +9,7 @@ served by a real `bentoml serve`: tests/bento/test_serve_process.py.)"""
 import json
 import time
 
+import bentoml
 import pytest
 from starlette.testclient import TestClient
 
@@ -33,6 +34,8 @@ def client(served, tmp_path_factory: pytest.TempPathFactory):
         mp.setenv("DRIFTWISE_LOG_RATE", "1.0")
         with TestClient(Driftwise.to_asgi()) as c:
             c.home = home  # type: ignore[attr-defined]
+            # the instance BentoML built: its settings were read once, at start
+            c.service = bentoml.get_current_service()  # type: ignore[attr-defined]
             yield c
 
 
@@ -139,7 +142,6 @@ def test_the_dataset_length_policy_cuts_or_refuses_long_texts(client, monkeypatc
     """data/length.py in the service: by default a text over max_text_chars (20,000) is
     scored on its first 20,000 characters (the cut text is the same cache entry); with
     long_text=quarantine it is refused with a 400 naming the text."""
-    import bento.service
     from data.length import LengthPolicy
 
     long = "Who wrote Hamlet and when ? " * 1_000  # 28,000 characters
@@ -149,7 +151,7 @@ def test_the_dataset_length_policy_cuts_or_refuses_long_texts(client, monkeypatc
     assert cut.json()["predictions"][0]["cached"] is True  # the same text was scored
     assert cut.json()["predictions"][0]["label"] == first.json()["predictions"][0]["label"]
 
-    monkeypatch.setattr(bento.service, "LENGTH", LengthPolicy(100, "quarantine"))
+    monkeypatch.setattr(client.service, "length", LengthPolicy(100, "quarantine"))
     refused = client.post("/classify", json={"texts": ["Who wrote Hamlet ?", "x" * 101]})
     assert refused.status_code == 400
     assert refused.json() == {
@@ -161,9 +163,7 @@ def test_the_dataset_length_policy_cuts_or_refuses_long_texts(client, monkeypatc
 
 
 def test_past_the_queue_bound_requests_are_shed_with_retry_after(client, monkeypatch):
-    import bento.service
-
-    monkeypatch.setattr(bento.service, "MAX_IN_FLIGHT", 0)
+    monkeypatch.setattr(client.service.settings, "max_in_flight", 0)
     shed = client.post("/classify", json={"texts": ["Who wrote Hamlet ?"]})
     assert shed.status_code == 503 and shed.headers["retry-after"] == "1"
     monkeypatch.undo()
@@ -178,7 +178,7 @@ def test_admin_needs_the_token(client, monkeypatch: pytest.MonkeyPatch):
     assert state.status_code == 200
     cost = state.json()["cost"]["1"]  # the requests of the tests above, counted per version
     assert cost["predictions"] > 0 and cost["cost_units"] > 0 and cost["cost_units_per_1k"] > 0
-    monkeypatch.delenv("DRIFTWISE_ADMIN_TOKEN")
+    monkeypatch.setattr(client.service.settings, "admin_token", "")  # no token configured
     assert client.post("/admin/state", json={}, headers=AUTH).status_code == 404
 
 
