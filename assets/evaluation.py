@@ -14,28 +14,28 @@ champion's same tier.
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from assets.policy_config import DerivedConfig, config_from
 from data.golden_set import GOLDEN_PATH, GoldenRef
 from data.schema import TEXT, DatasetSpec
 from data.snapshot import SNAPSHOT_PATH
 from evaluation.golden_eval.candidate import GoldenEvaluation, evaluate_on_golden, fmt_interval
 from evaluation.golden_eval.judge_config import JudgeConfig
-from evaluation.golden_eval.report import CorpusThresholds
 from evaluation.promotion.cost import measure_cost
 from evaluation.promotion.gate import PromotionDecision, decision_document, judge
 from evaluation.promotion.policy import PromotionPolicy, PromotionVerdict
 from evaluation.promotion.record import append_section, load_record, write_record
+from evaluation.rollout.controller import RegistryAliases, RolloutController
 from evaluation.scoring import BundleScorer
 from evaluation.traffic.candidate import TrafficEvaluation, evaluate_on_traffic, recent_traffic
 from models.candidate import CandidateRef
 from models.lineage import GATE_BLOCKED, GATE_PASSED, RECORD_TAG, RUN_TAG_GATE, VERDICT_TAG
 from models.model_registry import CHAMPION, ServingModel, aliased_version, find_model
-from models.model_registry import promote as promote_alias
 from models.tracking import client_for
 from orchestration.resources import (
     DataRegistryResource,
@@ -43,8 +43,6 @@ from orchestration.resources import (
     RuntimeHomeResource,
     ServingResource,
 )
-
-_DEFAULT = PromotionPolicy()
 
 
 def _report_dir(home: RuntimeHomeResource, candidate: CandidateRef, stage: str) -> Path:
@@ -70,24 +68,23 @@ def _md(frame: pd.DataFrame) -> dg.MetadataValue:
 
 
 # -- golden set -------------------------------------------------------------------------------
-class GoldenEvaluationConfig(dg.Config):
-    """The optional LLM judge (evaluation/golden_eval/judge.py): off unless a run turns it on,
-    since it calls a paid service; its key is read from the environment variable named."""
+if TYPE_CHECKING:
 
-    judge: bool = Field(False, description="G-Eval the gate tier's answers with an LLM judge.")
-    judge_base_url: str = Field(JudgeConfig().base_url, description="OpenAI-compatible API.")
-    judge_model: str = JudgeConfig().model
-    judge_api_key_env: str = JudgeConfig().api_key_env
-    judge_max_cases: int = Field(JudgeConfig().max_cases, ge=1)
+    class GoldenEvaluationConfig(DerivedConfig):
+        """JudgeConfig's fields, prefixed `judge_` (see below)."""
 
-    def to_judge(self) -> JudgeConfig:
-        return JudgeConfig(
-            enabled=self.judge,
-            base_url=self.judge_base_url,
-            model=self.judge_model,
-            api_key_env=self.judge_api_key_env,
-            max_cases=self.judge_max_cases,
-        )
+else:
+    # The optional LLM judge (evaluation/golden_eval/judge.py), derived from its JudgeConfig:
+    # off unless a run turns it on (`judge: true`), since it calls a paid service; its key is
+    # read from the environment variable named. The criterion is built from the dataset.
+    GoldenEvaluationConfig = config_from(
+        JudgeConfig,
+        "GoldenEvaluationConfig",
+        omit=("criteria",),
+        prefix="judge_",
+        rename={"enabled": "judge"},
+        doc="The optional LLM judge: off unless a run turns it on (a paid service).",
+    )
 
 
 @dg.asset(group_name="evaluation", kinds={"deepeval", "mlflow"})
@@ -134,7 +131,7 @@ def golden_evaluation(
     judged = judge_golden(
         golden,
         evaluation.candidate_predictions,
-        config.to_judge(),
+        config.to_model(),
         Path(evaluation.report_dir) / "judge",
         dataset.name,
         evaluation.candidate_predictions.classes,
@@ -258,62 +255,23 @@ def reference_free_evaluation(
 
 
 # -- decision ---------------------------------------------------------------------------------
-class EvaluationConfig(dg.Config):
-    """The promotion policy's knobs (evaluation.promotion.policy.PromotionPolicy); None switches a
-    rule off."""
+if TYPE_CHECKING:
 
-    accuracy_min: float | None = Field(_DEFAULT.floors.accuracy_min, description="Golden floor.")
-    macro_f1_min: float | None = Field(_DEFAULT.floors.macro_f1_min, description="Golden floor.")
-    class_recall_min: float | None = Field(
-        _DEFAULT.floors.class_recall_min, description="Every class's golden recall floor."
-    )
-    ece_max: float | None = Field(_DEFAULT.floors.ece_max, description="Golden ECE ceiling.")
-    floor_on: Literal["point", "interval"] = Field(
-        _DEFAULT.floor_on, description="Judge floors on the point or the pessimistic CI bound."
-    )
-    slice_accuracy_floor: float | None = Field(
-        _DEFAULT.slice_accuracy_floor, description="Accuracy floor for every judged slice."
-    )
-    min_slice_size: int = Field(_DEFAULT.min_slice_size, description="Smaller slices: not judged.")
-    non_inferiority_margin: float = Field(
-        _DEFAULT.non_inferiority_margin, description="Overall accuracy margin vs the champion."
-    )
-    macro_f1_margin: float = Field(_DEFAULT.macro_f1_margin, description="Macro-F1 margin.")
-    slice_margin: float = Field(_DEFAULT.slice_margin, description="Per-slice accuracy margin.")
-    slice_margins: dict[str, float] = Field(
-        default_factory=dict, description="Per-slice margin overrides, keyed by slice name."
-    )
-    slice_test: Literal["harm", "non_inferiority"] = Field(
-        _DEFAULT.slice_test, description="harm: block a slice shown worse than its margin."
-    )
-    alpha: float = Field(_DEFAULT.alpha, description="Level of the tests (family-wise).")
-    correction: Literal["holm", "fdr_bh"] = Field(_DEFAULT.correction)
-    block_on_mcnemar_loss: bool = Field(_DEFAULT.block_on_mcnemar_loss)
-    block_unchanged: bool = Field(
-        _DEFAULT.block_unchanged, description="Do not promote a challenger identical on golden."
-    )
-    block_below_baseline: bool = Field(
-        _DEFAULT.block_below_baseline,
-        description="Block below the TF-IDF+LR baseline's golden macro-F1 interval.",
-    )
-    max_estimated_accuracy_drop: float | None = Field(
-        _DEFAULT.max_estimated_accuracy_drop,
-        description="Allowed drop of the label-free traffic estimate below the champion's.",
-    )
-    n_resamples: int = Field(_DEFAULT.n_resamples, description="Paired bootstrap resamples.")
-    seed: int = _DEFAULT.seed
+    class EvaluationConfig(DerivedConfig):
+        """PromotionPolicy's fields (see below)."""
 
-    def to_policy(self) -> PromotionPolicy:
-        floors = CorpusThresholds(
-            accuracy_min=self.accuracy_min,
-            macro_f1_min=self.macro_f1_min,
-            class_recall_min=self.class_recall_min,
-            ece_max=self.ece_max,
-        )
-        fields = self.model_dump(
-            exclude={"accuracy_min", "macro_f1_min", "class_recall_min", "ece_max"}
-        )
-        return PromotionPolicy(floors=floors, **fields)
+else:
+    # The promotion policy's knobs, derived from evaluation.promotion.policy.PromotionPolicy
+    # (its golden floors flattened in; None switches a rule off). The cost budget is the
+    # dataset's (`max_cost_units_per_1k` in its config), not a run's.
+    EvaluationConfig = config_from(
+        PromotionPolicy,
+        "EvaluationConfig",
+        flatten=("floors",),
+        omit=("max_cost_units_per_1k",),
+        doc="The promotion policy's knobs (evaluation.promotion.policy.PromotionPolicy); "
+        "None switches a rule off.",
+    )
 
 
 def _reasons_md(verdict: PromotionVerdict) -> dg.MetadataValue:
@@ -341,7 +299,7 @@ def promotion_decision(
     decision record, logged to its MLflow run and tagged on its registry version. The
     cost rule prices the gate tier on golden texts (evaluation/promotion/cost.py) against
     the dataset's `max_cost_units_per_1k`, when it sets one."""
-    policy = config.to_policy()
+    policy: PromotionPolicy = config.to_model()
     if dataset.max_cost_units_per_1k is not None:
         policy = policy.model_copy(update={"max_cost_units_per_1k": dataset.max_cost_units_per_1k})
     gate = golden_evaluation.gate_tier
@@ -533,7 +491,9 @@ def champion_model(
             },
         )
         return
-    move = promote_alias(mlflow.config(), d.model_name, d.model_version)
+    move = RolloutController(home.root, None).promote_at_gate(
+        d.model_version, RegistryAliases(mlflow.config())
+    )
     record = append_section(
         Path(d.record_path).parent,
         d.record_id,

@@ -11,6 +11,8 @@ from data.golden_set import GOLDEN_PATH, GoldenRef
 from data.schema import DOMAIN, SPLIT
 from data.snapshot import SnapshotRef
 from models.candidate import CandidateRef
+from models.choices import Accelerator, AccurateMode
+from models.lexical_policy import LexicalSetting
 from models.lineage import (
     CONFIG_HASH,
     DAGSTER_RUN_ID,
@@ -30,16 +32,18 @@ class TrainConfig(dg.Config):
     tiers: list[str] = Field(["fast", "accurate"], description="Tiers to train: fast, accurate.")
     fast_max_epochs: int = Field(10, ge=1, description="Epoch cap, fast tier (early stopping).")
     accurate_max_epochs: int = Field(20, ge=1, description="Epoch cap, accurate tier.")
-    accurate_mode: str = Field(
+    # Literal types: a launchpad typo fails when Dagster builds the step's config, before
+    # anything is read or trained, with the allowed values.
+    accurate_mode: AccurateMode = Field(
         "auto", description="auto (fine-tune on GPU, frozen encoder on CPU), frozen, finetune."
     )
-    accurate_lexical: str = Field(
+    accurate_lexical: LexicalSetting = Field(
         "auto",
         description="Accurate tier: a hashed n-gram bag beside the encoder (models.spec). "
         "auto: on when the training split covers every domain of the golden set "
         "(models.lexical_policy); on; off.",
     )
-    accelerator: str = Field("auto", description="auto, cpu or gpu.")
+    accelerator: Accelerator = Field("auto", description="auto, cpu or gpu.")
     devices: str = Field("auto", description="Lightning devices: auto, 1, 2, …")
     strategy: str = Field("auto", description="Lightning strategy: auto, ddp, …")
     seed: int = Field(0, description="Fixes data order and init: a CPU rerun gives equal metrics.")
@@ -47,8 +51,6 @@ class TrainConfig(dg.Config):
         False, description="Lightning's progress bar on stderr (off by default: it floods logs)."
     )
 
-    # Checked when Dagster builds the step's config, before anything is read or trained, so a
-    # launchpad typo fails at once with the allowed values.
     @field_validator("tiers")
     @classmethod
     def _tiers(cls, value: list[str]) -> list[str]:
@@ -57,33 +59,10 @@ class TrainConfig(dg.Config):
             raise ValueError(f"tiers must be a non-empty subset of fast, accurate; got {value}")
         return value
 
-    @field_validator("accurate_mode")
-    @classmethod
-    def _mode(cls, value: str) -> str:
-        return _one_of(value, ("auto", "frozen", "finetune"), "accurate_mode")
-
-    @field_validator("accurate_lexical")
-    @classmethod
-    def _lexical(cls, value: str) -> str:
-        from models.lexical_policy import SETTINGS
-
-        return _one_of(value, SETTINGS, "accurate_lexical")
-
-    @field_validator("accelerator")
-    @classmethod
-    def _accelerator(cls, value: str) -> str:
-        return _one_of(value, ("auto", "cpu", "gpu"), "accelerator")
-
 
 def _domains(frame: pd.DataFrame) -> list[object]:
     """The domain column's values (none for a dataset without one)."""
     return frame[DOMAIN].tolist() if DOMAIN in frame.columns else []
-
-
-def _one_of(value: str, allowed: tuple[str, ...], name: str) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
-    return value
 
 
 @dg.asset(group_name="training", kinds={"pytorch", "mlflow"})
@@ -110,7 +89,7 @@ def candidate_model(
     if "accurate" in config.tiers:
         auto = config.accurate_lexical == "auto"
         lexical = choose_lexical(
-            config.accurate_lexical,  # type: ignore[arg-type]
+            config.accurate_lexical,
             _domains(snapshot[snapshot[SPLIT] == "train"]),
             _domains(reg.read_table(GOLDEN_PATH, rev=golden_set.tag)) if auto else [],
         )
@@ -125,15 +104,19 @@ def candidate_model(
     results = []
     for tier in config.tiers:
         devices: int | str = int(config.devices) if config.devices.isdigit() else config.devices
-        spec = TrainSpec(
-            tier=tier,  # type: ignore[arg-type]
-            max_epochs=config.fast_max_epochs if tier == "fast" else config.accurate_max_epochs,
-            accurate_mode=config.accurate_mode,  # type: ignore[arg-type]
-            lexical=lexical.lexical,
-            accelerator=config.accelerator,  # type: ignore[arg-type]
-            devices=devices,
-            strategy=config.strategy,
-            seed=config.seed,
+        spec = TrainSpec.model_validate(  # `tier` checked against TrainSpec's Literal
+            {
+                "tier": tier,
+                "max_epochs": config.fast_max_epochs
+                if tier == "fast"
+                else config.accurate_max_epochs,
+                "accurate_mode": config.accurate_mode,
+                "lexical": lexical.lexical,
+                "accelerator": config.accelerator,
+                "devices": devices,
+                "strategy": config.strategy,
+                "seed": config.seed,
+            }
         )
         work_dir = (
             home.layout.training / training_snapshot.sha256[:12] / f"{tier}-{spec.fingerprint()}"

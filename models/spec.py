@@ -27,10 +27,10 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.choices import Accelerator, AccurateMode, Tier
 from models.hashing import HashingConfig
 from models.tfidf import TfidfConfig
 
-Tier = Literal["fast", "accurate"]
 Mode = Literal["tfidf_bag", "frozen_encoder", "finetune"]
 
 _DEFAULT_LR: dict[Mode, float] = {
@@ -48,7 +48,7 @@ class TrainSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tier: Tier = Field("fast", description="fast (TF-IDF n-gram bag) or accurate (MiniLM).")
-    accurate_mode: Literal["auto", "frozen", "finetune"] = Field(
+    accurate_mode: AccurateMode = Field(
         "auto", description="accurate tier: auto = finetune on GPU, frozen encoder on CPU."
     )
     max_epochs: int = Field(10, ge=1)
@@ -63,7 +63,7 @@ class TrainSpec(BaseModel):
     weight_decay: float = Field(0.01, ge=0, description="AdamW decay (accurate tier).")
     warmup_ratio: float = Field(0.06, ge=0, lt=1, description="Linear warmup when fine-tuning.")
     seed: int = 0
-    accelerator: Literal["auto", "cpu", "gpu"] = "auto"
+    accelerator: Accelerator = "auto"
     devices: int | str = Field("auto", description="Lightning devices (int, list str, auto).")
     strategy: str = Field("auto", description="Lightning strategy: auto, ddp, ddp_spawn...")
     precision: str = Field("auto", description="auto = bf16-mixed when fine-tuning on GPU.")

@@ -95,7 +95,15 @@ class Moved(Protocol):
     def champion(self) -> str: ...
 
     @property
+    def previous(self) -> str | None:
+        """What `previous` names after the move (a rollback returns to it)."""
+        ...
+
+    @property
     def replaced(self) -> str | None: ...
+
+    @property
+    def changed(self) -> bool: ...
 
 
 class AliasStore(Protocol):
@@ -349,6 +357,14 @@ class RolloutController:
                     flip.record_id = settled.record_id
             flip.pending = read_pending(self.home) is not None
         return flip
+
+    def promote_at_gate(self, version: str, aliases: AliasStore) -> Moved:
+        """A gate-passed version with no served champion to canary against: the aliases
+        move now (the service, when one starts, serves what they name). Under the lock, after
+        any pending move, so it cannot interleave with an operator's rollback."""
+        with locked(self.home):
+            self._settle_locked(aliases)
+            return aliases.promote(version)
 
     def serve_version(self, version: str, reason: str, aliases: AliasStore) -> Flip:
         """Make a registered, gate-passed `version` the champion, outside any rollout

@@ -78,6 +78,8 @@ class Router:
 class Moved:
     champion: str
     replaced: str | None
+    previous: str | None = None
+    changed: bool = True
 
 
 @dataclass
@@ -107,7 +109,7 @@ class Aliases:
             raise ConnectionError("registry down")
         self.events.append(f"aliases promote {version}")
         old, self.champion_, self.previous = self.champion_, version, self.champion_
-        return Moved(version, old)
+        return Moved(version, old, self.previous)
 
     def gate_passed(self, version: str) -> bool:
         if version not in self.versions:
@@ -345,3 +347,14 @@ def test_a_gate_promoted_version_is_served_when_a_service_runs(tmp_path: Path) -
     router.up = False
     assert not controller.serve_promoted("4")
     assert not RolloutController(tmp_path, None).serve_promoted("4")
+
+
+def test_a_gate_promotion_moves_the_aliases_after_any_pending_move(tmp_path: Path) -> None:
+    """No served champion: the gate's promotion is the registry's alone; a fast rollback
+    still pending is settled first, so the two moves apply in order."""
+    events, _router, aliases, controller = _world(tmp_path)
+    controller.rollback("fast", settle_now=False)
+    moved = RolloutController(tmp_path, None).promote_at_gate("3", aliases)
+    assert events == ["load 1 champion", "aliases rollback", "aliases promote 3"]
+    assert (moved.champion, moved.replaced, aliases.champion_) == ("3", "1", "3")
+    assert read_pending(tmp_path) is None
