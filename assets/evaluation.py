@@ -35,7 +35,7 @@ from evaluation.scoring import BundleScorer
 from evaluation.traffic.candidate import TrafficEvaluation, evaluate_on_traffic, recent_traffic
 from models.candidate import CandidateRef
 from models.lineage import GATE_BLOCKED, GATE_PASSED, RECORD_TAG, RUN_TAG_GATE, VERDICT_TAG
-from models.model_registry import CHAMPION, ServingModel, aliased_version, find_model
+from models.model_registry import CHAMPION, ServingModel, find_model
 from models.tracking import client_for
 from orchestration.resources import (
     DataRegistryResource,
@@ -453,21 +453,16 @@ def champion_model(
             "; ".join(d.failures),
         )
         return
-    current = aliased_version(mlflow.config(), d.model_name, CHAMPION)
-    roles = serving.roles() if serving.canary else None
-    if current is not None and roles is not None and current.version != d.model_version:
-        if roles.get("champion_version") != current.version:
-            raise RuntimeError(
-                f"the service serves v{roles.get('champion_version')} but the champion alias "
-                f"is v{current.version}: fix serving (`driftwise serve`) before a canary"
-            )
+    controller = RolloutController(home.root, serving.router())
+    route = controller.admit(d.model_version, RegistryAliases(mlflow.config()), serving.canary)
+    if route.canary:
         record = append_section(
             Path(d.record_path).parent,
             d.record_id,
             "promotion",
             {
                 "stage": "canary (staged rollout against the served champion)",
-                "champion": current.version,
+                "champion": route.champion,
                 "challenger": d.model_version,
                 "changed": False,
                 "dagster_run_id": context.run_id,
@@ -476,14 +471,14 @@ def champion_model(
         context.log.info(
             "v%s passed the gate; champion v%s is served: going live through the canary",
             d.model_version,
-            current.version,
+            route.champion,
         )
         yield dg.Output(
             ChampionModel(
-                d.model_name, d.model_version, current.version, False, record.record_id, True
+                d.model_name, d.model_version, route.champion, False, record.record_id, True
             ),
             metadata={
-                "champion": f"{d.model_name} v{current.version} (unchanged until the canary)",
+                "champion": f"{d.model_name} v{route.champion} (unchanged until the canary)",
                 "challenger": f"v{d.model_version}",
                 "route": "canary",
                 "decision_record_id": record.record_id,
@@ -491,9 +486,7 @@ def champion_model(
             },
         )
         return
-    move = RolloutController(home.root, None).promote_at_gate(
-        d.model_version, RegistryAliases(mlflow.config())
-    )
+    move = route
     record = append_section(
         Path(d.record_path).parent,
         d.record_id,

@@ -185,6 +185,19 @@ class Finished:
 
 
 @dataclass
+class Admission:
+    """How a gate-passed version goes live: `canary` (the served champion stays until the
+    canary's verdict; `champion` is it) or promoted at the gate (`champion` is the version,
+    `previous` the one it replaced, or the alias kept when nothing changed)."""
+
+    canary: bool
+    champion: str
+    previous: str | None
+    replaced: str | None
+    changed: bool
+
+
+@dataclass
 class RolloutController:
     home: Path
     router: Router | None
@@ -357,6 +370,28 @@ class RolloutController:
                     flip.record_id = settled.record_id
             flip.pending = read_pending(self.home) is not None
         return flip
+
+    def admit(self, version: str, aliases: AliasStore, canary: bool = True) -> Admission:
+        """The route of a version that passed the gate. With a champion being served (and
+        `canary` on) it goes through the staged canary and nothing moves here; otherwise
+        (the first model, or nothing served) it is promoted at the gate.
+
+        Raises:
+            RuntimeError: the service serves another version than the champion alias names
+                (a canary would compare against the wrong model).
+        """
+        current = aliases.champion()
+        roles = self.router.roles() if canary and self.router is not None else None
+        if current is not None and roles is not None and current != version:
+            served = roles.get("champion_version")
+            if served != current:
+                raise RuntimeError(
+                    f"the service serves v{served} but the champion alias is v{current}: fix "
+                    "serving (`driftwise serve`) before a canary"
+                )
+            return Admission(True, current, current, None, False)
+        move = self.promote_at_gate(version, aliases)
+        return Admission(False, move.champion, move.previous, move.replaced, move.changed)
 
     def promote_at_gate(self, version: str, aliases: AliasStore) -> Moved:
         """A gate-passed version with no served champion to canary against: the aliases

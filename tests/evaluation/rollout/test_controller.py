@@ -358,3 +358,27 @@ def test_a_gate_promotion_moves_the_aliases_after_any_pending_move(tmp_path: Pat
     assert events == ["load 1 champion", "aliases rollback", "aliases promote 3"]
     assert (moved.champion, moved.replaced, aliases.champion_) == ("3", "1", "3")
     assert read_pending(tmp_path) is None
+
+
+def test_admit_routes_a_gate_passed_version(tmp_path: Path) -> None:
+    """Served champion: canary, nothing moves. Nothing served, canaries off, or the first
+    model: promoted at the gate. A service out of step with the alias: refused."""
+    events, router, aliases, controller = _world(tmp_path)
+    canary = controller.admit("3", aliases)
+    assert (canary.canary, canary.champion, canary.changed) == (True, "2", False)
+    assert events == [] and aliases.champion_ == "2"
+
+    router.champion = "1"  # the service serves v1, the alias says v2
+    with pytest.raises(RuntimeError, match="serves v1 but the champion alias is v2"):
+        controller.admit("3", aliases)
+    assert events == []
+
+    at_gate = controller.admit("3", aliases, canary=False)
+    assert (at_gate.canary, at_gate.champion, at_gate.replaced) == (False, "3", "2")
+    router.up = False
+    down = controller.admit("4", aliases)
+    assert (down.canary, down.champion, aliases.champion_) == (False, "4", "4")
+
+    first = Aliases([], champion_=None, previous=None)
+    new = RolloutController(tmp_path, Router([])).admit("1", first)
+    assert (new.canary, new.champion, new.replaced) == (False, "1", None)
