@@ -204,30 +204,12 @@ def live_accuracy(home: RuntimeHomeResource, min_feedback: int) -> tuple[float, 
     since been replaced fades out instead of re-triggering retrains forever.
     """
     from bento.prediction_log import read_jsonl_log
-    from evaluation.rollout.evidence import one_label_per_prediction
+    from evaluation.traffic.feedback import champion_accuracy
 
     feedback = read_jsonl_log(home.layout.feedback, newest=FEEDBACK_WINDOW).frame
-    if feedback.empty or "request_id" not in feedback:
-        return None
-    feedback = one_label_per_prediction(feedback)
-    if "predicted" in feedback.columns:
-        # The service writes what it answered into each feedback record (bento/engine.py),
-        # so feedback on predictions the sampled log never kept still counts.
-        served = feedback[feedback["predicted"].notna()]
-        if "arm" in served.columns:
-            served = served[served["arm"] == "champion"]
-        joined = served.rename(columns={"label": "label_true", "predicted": "label"})
-    else:
-        predictions = read_jsonl_log(home.layout.prediction_log).frame
-        if predictions.empty:
-            return None
-        if "arm" in predictions.columns:
-            predictions = predictions[predictions["arm"] == "champion"]
-        predictions = predictions.drop_duplicates("request_id", keep="last")
-        joined = feedback.merge(predictions, on="request_id", suffixes=("_true", ""))
-    if len(joined) < min_feedback:
-        return None
-    return float((joined["label_true"] == joined["label"]).mean()), len(joined)
+    return champion_accuracy(
+        feedback, lambda: read_jsonl_log(home.layout.prediction_log).frame, min_feedback
+    )
 
 
 @dg.sensor(
