@@ -103,6 +103,15 @@ def alive_as(pid: int, *markers: bytes) -> bool:
     return any(marker in cmdline for marker in markers)
 
 
+def _default_sigterm() -> None:
+    """In the child before exec: SIGTERM unblocked and at its default action. A blocked or
+    ignored SIGTERM is inherited across exec, so a pair started from a process that has one
+    (a test runner after some library blocked it) would outlive `daemon down`'s SIGTERM
+    and only die to the SIGKILL after the grace period."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _recorded(dagster_home: Path) -> tuple[dict[str, int], bool]:
     """The pair's pids from DAGSTER_HOME/daemon.pid and whether it is a kept one
     (({}, False) when there is no file)."""
@@ -187,6 +196,7 @@ def start_daemon(dagster_home: Path, log_path: Path, kept: bool = False) -> Daem
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_default_sigterm,
             start_new_session=True,  # its own process group: stopped with every child
         )
         try:
@@ -197,6 +207,7 @@ def start_daemon(dagster_home: Path, log_path: Path, kept: bool = False) -> Daem
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_default_sigterm,
             )
         except BaseException:
             os.killpg(server.pid, signal.SIGKILL)

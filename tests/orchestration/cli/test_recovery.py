@@ -96,9 +96,14 @@ def _fake_pair(dagster_home: Path, kept: bool) -> list[subprocess.Popen]:
     import time
 
     from orchestration.cli.daemon import PID_FILE as DAEMON_PID
+    from orchestration.cli.daemon import _default_sigterm
 
     procs = [
-        subprocess.Popen(["bash", "-c", f"exec -a {name} sleep 120"], start_new_session=True)
+        subprocess.Popen(
+            ["bash", "-c", f"exec -a {name} sleep 120"],
+            start_new_session=True,
+            preexec_fn=_default_sigterm,  # as the real pair is started (see daemon.py)
+        )
         for name in ("dagster-daemon", "dagster")
     ]
     # Wait until `exec -a` has renamed them (a fixed 0.2 s was too short on a busy machine:
