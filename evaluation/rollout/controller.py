@@ -438,7 +438,7 @@ class RolloutController:
         """Write the split ahead, send it, mark it applied; if the service cannot take it,
         the next tick re-applies it (or rolls back when the service stays away)."""
         state = machine.unapplied(state)
-        write_rollout(self.home, state)
+        write_rollout(self.home, state)  # always: an advanced state is new even if unapplied
         try:
             self._live().set_routing(*state.routing())
         except RouterDown as exc:
@@ -465,7 +465,7 @@ class RolloutController:
             state = read_rollout(self.home)
             if state is not None and state.rollout_id == move.rollout_id and not state.recorded:
                 record_outcome(self.home, state, None)
-                write_rollout(self.home, state.model_copy(update={"recorded": True}))
+                write_rollout(self.home, machine.recorded(state))
             clear_pending(self.home)
             return Flip("rollout aborted", None, move.seconds, None, move.rollout_id)
         champion, replaced = aliases.champion(), move.replaced
