@@ -99,5 +99,15 @@ class HomeLayout:
         return self.reports / "canary"
 
     @property
+    def review(self) -> Path:
+        """The label loop: review queues, the harvest ledger (orchestration/annotation/loop.py)."""
+        return self.root / "review"
+
+    @property
+    def label_studio(self) -> Path:
+        """The annotation server: its venv, data, API token (orchestration/annotation/server.py)."""
+        return self.root / "label-studio"
+
+    @property
     def training(self) -> Path:
         return self.root / "training"

@@ -10,6 +10,7 @@ from assets import (
     evaluation,
     golden_set,
     ingestion,
+    review,
     serving,
     training,
 )
@@ -22,9 +23,11 @@ from orchestration.jobs import (
     new_golden_version_job,
     reingest_job,
     retrain_job,
+    review_job,
     rollback_job,
     snapshot_job,
 )
+from orchestration.sensors.label_loop import label_sync_sensor, review_schedule
 from orchestration.sensors.landing import new_batch_sensor
 from orchestration.sensors.retrain import (
     drift_check_schedule,
@@ -69,6 +72,7 @@ def build_definitions(settings: DriftwiseSettings) -> dg.Definitions:
             canary.canary_rollout,
             canary.canary_result,
             batch_scoring.batch_predictions,
+            review.review_queue,
         ],
         asset_checks=[ingestion.check_golden_disjoint, evaluation.check_promotion_gate],
         jobs=[
@@ -81,6 +85,7 @@ def build_definitions(settings: DriftwiseSettings) -> dg.Definitions:
             canary_finish_job,
             rollback_job,
             batch_score_job,
+            review_job,
         ],
         executor=_executor(settings),
         sensors=[
@@ -89,8 +94,9 @@ def build_definitions(settings: DriftwiseSettings) -> dg.Definitions:
             performance_sensor,
             new_labelled_data_sensor,
             rollout_sensor,
+            label_sync_sensor,
         ],
-        schedules=[retrain_floor_schedule, drift_check_schedule],
+        schedules=[retrain_floor_schedule, drift_check_schedule, review_schedule],
         resources=get_resources(settings),
     )
 

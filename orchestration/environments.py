@@ -11,6 +11,7 @@ from typing import Any
 import dagster as dg
 
 from orchestration.resources import (
+    AnnotationResource,
     DataRegistryResource,
     MlflowResource,
     RuntimeHomeResource,
@@ -36,6 +37,12 @@ def _local(settings: DriftwiseSettings) -> dict[str, Any]:
         "trigger_policy": TriggerPolicyResource(cooldown_s=settings.retrain_cooldown_s),
         "serving": ServingResource(home=str(settings.root), canary=settings.canary),
         "rollout_policy": settings.rollout,  # a plain validated value, like the dataset spec
+        "annotation": AnnotationResource(
+            home=str(settings.root),
+            port=settings.annotation.port,
+            venv=str(settings.annotation.venv) if settings.annotation.venv else None,
+        ),
+        "review_policy": settings.annotation.review,
     }
 
 

@@ -19,6 +19,7 @@ from assets.evaluation import (
 )
 from assets.golden_set import golden_set
 from assets.ingestion import batch_partitions, ingested_batch, training_snapshot
+from assets.review import review_days, review_queue
 from assets.serving import candidate_bento, model_variants
 from assets.training import candidate_model
 from evaluation.rollout.controller import RegistryAliases, RolloutController
@@ -153,4 +154,12 @@ batch_score_job = dg.define_asset_job(
     description="Score one landed batch with the champion (or the version in the run config) "
     "as the service would answer: predictions/<batch>.parquet, with accuracy and macro-F1 "
     "when the batch is labelled.",
+)
+
+review_job = dg.define_asset_job(
+    "review",
+    selection=dg.AssetSelection.assets(review_queue),
+    partitions_def=review_days,
+    description="One day's predictions worth a human look, queued in Label Studio "
+    "(`driftwise label up` starts it; the label_sync_sensor harvests the answers).",
 )

@@ -117,3 +117,30 @@ class ServingResource(dg.ConfigurableResource):
         from orchestration.router import HomeRouter
 
         return HomeRouter.of(Path(self.home), self.url, self.timeout_s)
+
+
+class AnnotationResource(dg.ConfigurableResource):
+    """The annotation server (Label Studio) of this home: `driftwise label up` starts it;
+    its token and annotator salt are files under `<home>/label-studio/`."""
+
+    home: str = Field(description="Absolute path of $DRIFTWISE_HOME.")
+    port: int = Field(default=8089, ge=1024, le=65535)
+    venv: str | None = Field(default=None, description="Its venv; unset = under the home.")
+
+    def server(self):  # type: ignore[no-untyped-def]
+        from orchestration.annotation.server import LabelStudioServer
+
+        layout = HomeLayout(Path(self.home))
+        venv = Path(self.venv) if self.venv else None
+        return LabelStudioServer(layout.label_studio, self.port, venv=venv)
+
+    def push_waiting(self, spec, labels: list[str] | None):  # type: ignore[no-untyped-def]
+        """Push every waiting queue (loop.Pushed), or None when the server is down (they
+        wait on disk; nothing is lost)."""
+        from orchestration.annotation.client import AnnotationServerDown
+        from orchestration.annotation.loop import push_waiting
+
+        try:
+            return push_waiting(HomeLayout(Path(self.home)), self.server().client(), spec, labels)
+        except AnnotationServerDown:
+            return None

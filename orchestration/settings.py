@@ -8,7 +8,7 @@ call `load_settings()`.
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,7 +19,22 @@ from pydantic_settings import (
 from data.data_registry import DataRegistry
 from data.home import HomeLayout
 from data.schema import DatasetSpec
+from evaluation.review.policy import ReviewPolicy
 from evaluation.rollout.policy import RolloutPolicy
+
+
+class AnnotationSettings(BaseModel):
+    """The annotation server `driftwise label up` starts, and what the review queue takes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    port: int = Field(8089, ge=1024, le=65535, description="Label Studio's port on 127.0.0.1.")
+    venv: Path | None = Field(
+        None,
+        description="Label Studio's own virtual environment; unset = <home>/label-studio/venv "
+        "(installed by `driftwise label up` on first use).",
+    )
+    review: ReviewPolicy = Field(default_factory=ReviewPolicy)
 
 
 class DriftwiseSettings(BaseSettings):
@@ -55,6 +70,7 @@ class DriftwiseSettings(BaseSettings):
         "champion is being served; false (or nothing served) = promote at the gate.",
     )
     rollout: RolloutPolicy = Field(default_factory=RolloutPolicy)
+    annotation: AnnotationSettings = Field(default_factory=AnnotationSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -66,6 +66,7 @@ NOT_THE_HOME = {
     ("assets/training.py", "reports"),
     ("models/training.py", "embeddings"),
     ("orchestration/cli/daemon.py", "dagster"),
+    ("orchestration/annotation/server.py", "label-studio"),  # the venv's executable
     ("orchestration/prod/stack.py", "logs"),
 }
 

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from orchestration.cli import offline
 from orchestration.cli.labels import labels_app
+from orchestration.cli.review import label_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 # Wide enough for the accounting table when output is piped (CI logs, `make run | tee`).
@@ -557,6 +558,7 @@ def prod_env(state: _PROD_STATE = Path(".driftwise-prod")) -> None:
 
 
 app.add_typer(labels_app, name="labels")
+app.add_typer(label_app, name="label")
 
 daemon_app = typer.Typer(
     no_args_is_help=True,

@@ -1,0 +1,84 @@
+"""`driftwise label`: the annotation server (Label Studio) and the label loop, by hand.
+
+`up` installs it on first use (its own venv under the runtime home) and starts it on
+127.0.0.1; `sync` does what the label_sync_sensor does each minute (push waiting queues,
+harvest finished annotations into the landing zone); `status` shows the queues and the live
+accuracy the reviewed labels give per model version (inclusion-weighted, with its interval).
+"""
+
+import typer
+from rich.console import Console
+
+from orchestration.cli import offline
+
+label_app = typer.Typer(
+    no_args_is_help=True,
+    help="The annotation server (Label Studio) and the review loop: predictions worth a "
+    "human look go out, labels come back as a batch.",
+)
+console = Console()
+
+
+def _parts():  # type: ignore[no-untyped-def]
+    from orchestration.environments import get_resources
+    from orchestration.settings import load_settings
+
+    offline.apply()
+    settings = load_settings()
+    resources = get_resources(settings)
+    return settings, resources
+
+
+@label_app.command("up")
+def up() -> None:
+    """Install (first time, a few minutes) and start Label Studio; idempotent."""
+    _, resources = _parts()
+    server = resources["annotation"].server()
+    url = server.up()
+    console.print(f"Label Studio at {url} (user driftwise@localhost)")
+    console.print(
+        f"API token: {server.root / 'api-token'} (0600); password: {server.root / 'password'}"
+    )
+
+
+@label_app.command("down")
+def down() -> None:
+    """Stop the Label Studio this home started."""
+    _, resources = _parts()
+    stopped = resources["annotation"].server().down()
+    console.print("stopped" if stopped else "not running")
+
+
+@label_app.command("sync")
+def sync_now() -> None:
+    """Push waiting review queues and harvest finished annotations now."""
+    from orchestration.sensors.label_loop import sync
+
+    _, r = _parts()
+    console.print(sync(r["home"], r["annotation"], r["registry"], r["dataset"]))
+
+
+@label_app.command("status")
+def status() -> None:
+    """The server, the queues, and live accuracy per model version from reviewed labels."""
+    import pandas as pd
+
+    from evaluation.review.estimate import reviewed_accuracy
+    from evaluation.review.store import queue_dir
+    from orchestration.annotation.loop import reviewed_rows
+
+    settings, resources = _parts()
+    server = resources["annotation"].server()
+    running = server.running()
+    console.print(f"Label Studio: {'up at ' + server.url if running else 'down'}")
+    for path in sorted(queue_dir(settings.layout).glob("*.parquet")):
+        queue = pd.read_parquet(path, columns=["reason"])
+        pushed = "pushed" if path.with_suffix(".pushed").exists() else "waiting"
+        by_reason = ", ".join(f"{k} {v}" for k, v in queue["reason"].value_counts().items())
+        console.print(f"queue {path.stem}: {len(queue)} items ({by_reason or 'none'}), {pushed}")
+    for row in reviewed_accuracy(reviewed_rows(settings.layout, settings.dataset)):
+        console.print(
+            f"live accuracy v{row.model_version} from {row.reviewed} reviewed labels: "
+            f"{row.estimate:.3f} [{row.low:.3f}, {row.high:.3f}] inclusion-weighted "
+            f"(unweighted {row.unweighted:.3f}; effective n {row.effective_n:.1f})"
+        )
