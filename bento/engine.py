@@ -128,6 +128,9 @@ class TextOutcome:
     escalated: bool
     cached: bool
     cpu_seconds: float
+    # The accurate tier's answer when a kept fast answer was audited (the label loop's
+    # `disagreement` stratum reads it from the log: evaluation/review/selection.py).
+    audit_label: str | None = None
 
 
 @dataclass
@@ -269,7 +272,13 @@ class Engine:
                         checked = self._outcome(model, p, cascade.then, True, cpu)
                         if j in audited:  # the fast answer stands; the audit costs its CPU
                             audit.record(checked.label != fresh[j].label)
-                            fresh[j] = TextOutcome(**{**vars(fresh[j]), "cpu_seconds": cpu})
+                            fresh[j] = TextOutcome(
+                                **{
+                                    **vars(fresh[j]),
+                                    "cpu_seconds": cpu,
+                                    "audit_label": checked.label,
+                                }
+                            )
                         else:
                             fresh[j] = checked
             for i, o in zip(misses, fresh, strict=True):
@@ -306,6 +315,8 @@ class Engine:
                 "text_sha256": row_id(text),
                 **self._routing_fields(),
             }
+            if o.audit_label is not None:
+                record["audit_label"] = o.audit_label
             if self.log_texts:
                 record["text"] = text
             records.append(record)

@@ -16,7 +16,8 @@ label_app = typer.Typer(
     help="The annotation server (Label Studio) and the review loop: predictions worth a "
     "human look go out, labels come back as a batch.",
 )
-console = Console()
+# Wide enough for one line per result when piped (tests, CI logs).
+console = Console(width=None if Console().is_terminal else 200)
 
 
 def _parts():  # type: ignore[no-untyped-def]

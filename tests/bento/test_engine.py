@@ -15,6 +15,7 @@ from bento.routing import Routing, key_position
 from bento.sampling import LogSampler
 from bento.schemas import ClassifyRequest
 from bento.store import load_stored
+from data.schema import row_id
 from models.inference import load_predictor
 
 
@@ -243,3 +244,10 @@ def test_cascade_audit_falls_back_to_the_accurate_tier_when_the_tiers_disagree(s
     out = [run(eng.classify(ClassifyRequest(texts=[t]), f"b{i}")) for i, t in enumerate(sent)]
     assert not eng.audits["driftwise-trec:v1"].fallen_back
     assert {p.tier for o in out for p in o.response.predictions} == {"fast"}
+    # each audited answer's record carries the accurate tier's label (the label loop's
+    # disagreement stratum): it differs from the kept answer where the tiers disagree
+    records = [r for o in out for r in o.log_records]  # the sampled log: some of the 60
+    assert records and all("audit_label" in r for r in records)
+    tiers_differ = {row_id(t): bool(f != a) for t, f, a in zip(sent, fast, accurate, strict=True)}
+    for r in records:
+        assert (r["audit_label"] != r["label"]) == tiers_differ[r["text_sha256"]]
