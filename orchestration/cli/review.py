@@ -40,6 +40,10 @@ def up() -> None:
     console.print(
         f"API token: {server.root / 'api-token'} (0600); password: {server.root / 'password'}"
     )
+    console.print(
+        "queue a day: the `review` job in the Dagster UI; harvest: turn on label_sync_sensor "
+        "there, or run `driftwise label sync`"
+    )
 
 
 @label_app.command("down")
