@@ -87,3 +87,39 @@ def status() -> None:
             f"{row.estimate:.3f} [{row.low:.3f}, {row.high:.3f}] inclusion-weighted "
             f"(unweighted {row.unweighted:.3f}; effective n {row.effective_n:.1f})"
         )
+
+
+@label_app.command("queue")
+def queue(
+    day: str = typer.Option(
+        "", help="The day of the prediction log (YYYY-MM-DD, UTC); default today."
+    ),
+) -> None:
+    """Build one day's review queue now (the `review` job, a real run on this home's
+    instance, shown in the Dagster UI) and push it when Label Studio is up."""
+    from datetime import UTC, datetime
+
+    import dagster as dg
+
+    from orchestration.cli.instance import ensure_dagster_home
+    from orchestration.definitions import build_definitions
+
+    settings, _ = _parts()
+    day = day or datetime.now(UTC).strftime("%Y-%m-%d")
+    try:
+        datetime.strptime(day, "%Y-%m-%d")
+    except ValueError as exc:
+        raise typer.BadParameter(f"{day!r} is not a day (YYYY-MM-DD)", param_hint="--day") from exc
+    ensure_dagster_home(settings.layout.dagster_home, settings.env)
+    job = build_definitions(settings).resolve_job_def("review")
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(partition_key=day, instance=instance, raise_on_error=False)
+    if not result.success:
+        console.print(f"the review run for {day} failed (run {result.run_id}): see the Dagster UI")
+        raise typer.Exit(1)
+    (event,) = result.asset_materializations_for_node("review_queue")
+    md = {k: v.value for k, v in event.metadata.items()}
+    console.print(
+        f"review queue {day}: {md['queued']} of {md['logged_answers']} logged answers "
+        f"{md['by_reason']}; {md['pushed']} (run {result.run_id})"
+    )

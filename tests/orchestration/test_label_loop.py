@@ -1,5 +1,5 @@
 """The label loop for real: a Label Studio server started by `driftwise label up` (its own
-venv, installed on first use), the `review_queue` asset on a real SQLite Dagster instance,
+venv, installed on first use), the `review_queue` asset run by `driftwise label queue` on a real SQLite Dagster instance,
 tasks pushed over Label Studio's HTTP API and annotated through it as a person's client
 would, harvested by `driftwise label sync` into the landing zone, ingested by the ingest job
 the landing sensor requests (validation quarantines the unknown label), and a retrain
@@ -56,14 +56,6 @@ def _cli(env: dict[str, str], *args: str, timeout: float = 900) -> str:
     return done.stdout
 
 
-def _materialize_queue(instance: dg.DagsterInstance, day: str) -> dict:
-    defs = build_definitions(load_settings())
-    result = defs.resolve_job_def("review").execute_in_process(partition_key=day, instance=instance)
-    assert result.success
-    (event,) = result.asset_materializations_for_node("review_queue")
-    return {k: v.value for k, v in event.metadata.items()}
-
-
 def _no_outside_connections(pid: int) -> None:
     """Every TCP socket of the server's process group is on loopback (none to the internet)."""
     out = subprocess.run(["ss", "-tnpH"], capture_output=True, text=True).stdout
@@ -108,10 +100,16 @@ def test_review_queue_to_label_studio_and_back_as_a_batch(tmp_path: Path, monkey
     instance = dg.DagsterInstance.from_config(str(home / "dagster"))
     try:
         # 1. the server is down: the queue is built and waits on disk
-        md = _materialize_queue(instance, day)
-        assert md["pushed"] == "waiting: annotation server down"
+        out = _cli(env, "queue", "--day", day)  # the `review` job, a real run
+        assert "waiting: annotation server down" in out, out
+        (run,) = instance.get_runs(filters=dg.RunsFilter(job_name="review"))
+        assert run.status == dg.DagsterRunStatus.SUCCESS and run.tags["dagster/partition"] == day
         queue = pd.read_parquet(home / "review" / "queue" / f"{day}.parquet")
-        assert len(queue) == md["queued"] and 10 < len(queue) <= 40
+        days = [
+            datetime.fromtimestamp(float(t), UTC).strftime("%Y-%m-%d") for t in log["timestamp"]
+        ]
+        assert f"review queue {day}: {len(queue)} of {days.count(day)} logged answers" in out
+        assert 10 < len(queue) <= 40
         assert "uniform" in set(queue["reason"]) and queue["review_key"].is_unique
         assert queue["inclusion_probability"].between(0, 1, inclusive="right").all()
 
