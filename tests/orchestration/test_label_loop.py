@@ -1,9 +1,9 @@
 """The label loop for real: a Label Studio server started by `driftwise label up` (its own
 venv, installed on first use), the `review_queue` asset run by `driftwise label queue` on a
 real SQLite Dagster instance, tasks pushed over Label Studio's HTTP API and annotated through
-it as a person's client would, harvested by `driftwise label sync` into the landing zone, ingested by the ingest job
-the landing sensor requests (validation quarantines the unknown label), and a retrain
-requested by the new-labelled-data sensor.
+it as a person's client would, harvested by `driftwise label sync` into the landing zone,
+ingested by the ingest job the landing sensor requests (validation quarantines the unknown
+label), and a retrain requested by the new-labelled-data sensor.
 
 The traffic is real: the prediction log `make run`'s served champion wrote in the README's
 home (CI's stage 1), copied into a home of this test's own so the README's home is left as
