@@ -1,5 +1,6 @@
-"""The review queues on disk: `<home>/review/queue/<partition>.parquet` (+ `.pushed` once
-every item is a task on the annotation server; orchestration/annotation/loop.py pushes)."""
+"""The label loop's files: `<home>/review/queue/<partition>.parquet` (+ `.pushed` once
+every item is a task on the annotation server; orchestration/annotation/loop.py pushes) and
+`<home>/review/harvested/*.csv` (every harvested row, canonical `text`/`label` + lineage)."""
 
 import os
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from data.home import HomeLayout
+from evaluation.review.harvest import LINEAGE
 
 
 def queue_dir(layout: HomeLayout) -> Path:
@@ -31,3 +33,17 @@ def queued_keys(layout: HomeLayout, except_partition: str | None = None) -> set[
         if path.stem != except_partition:
             keys |= set(pd.read_parquet(path, columns=["review_key"])["review_key"])
     return keys
+
+
+def harvested_dir(layout: HomeLayout) -> Path:
+    return layout.review / "harvested"
+
+
+def reviewed_rows(layout: HomeLayout) -> pd.DataFrame:
+    """Every row harvested so far: `text`, `label` (the reviewer's) and the lineage columns."""
+    files = sorted(harvested_dir(layout).glob("*.csv"))
+    if not files:
+        return pd.DataFrame(columns=["text", "label", *LINEAGE])
+    return pd.concat(
+        [pd.read_csv(p, dtype={"model_version": str}) for p in files], ignore_index=True
+    )

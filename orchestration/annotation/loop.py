@@ -24,7 +24,7 @@ from data.ingest import IngestReport, write_summary
 from data.landing import land_frame
 from data.schema import DatasetSpec
 from evaluation.review.harvest import LINEAGE, harvest
-from evaluation.review.store import queue_dir
+from evaluation.review.store import harvested_dir, queue_dir
 from evaluation.review.tasks import label_config, to_tasks
 from orchestration.annotation.client import LabelStudioClient
 
@@ -139,9 +139,8 @@ def harvest_to_landing(
         batch = result.rows.rename(columns={"text": spec.text_column})
         batch = batch.rename(columns={"label": spec.label_column or "label"})
         batch = batch[[spec.text_column, spec.label_column or "label", *LINEAGE]]
-        kept = layout.review / "harvested"
-        kept.mkdir(parents=True, exist_ok=True)
-        land_frame(batch, kept, f"{name}.csv")  # the loop's own copy (estimates read it)
+        # the loop's own copy, canonical columns (the live-accuracy estimate reads it)
+        land_frame(result.rows, harvested_dir(layout), f"{name}.csv")
         out.landed = land_frame(batch, layout.landing, f"{name}.csv").name
     if len(result.conflicts):
         folder = layout.quarantine / f"{name}-conflicts"
@@ -151,14 +150,3 @@ def harvest_to_landing(
         ledger[str(task_id)] = name
     _write_ledger(layout, ledger)
     return out
-
-
-def reviewed_rows(layout: HomeLayout, spec: DatasetSpec) -> pd.DataFrame:
-    """Every harvested row so far (text, label, lineage), read back from the landed files'
-    copies kept under `review/harvested/` (the landing zone's files move on ingestion)."""
-    folder = layout.review / "harvested"
-    frames = [pd.read_csv(p) for p in sorted(folder.glob("*.csv"))] if folder.exists() else []
-    if not frames:
-        return pd.DataFrame(columns=["text", "label", *LINEAGE])
-    rows = pd.concat(frames, ignore_index=True)
-    return rows.rename(columns={spec.text_column: "text", spec.label_column or "label": "label"})

@@ -69,8 +69,7 @@ def status() -> None:
     import pandas as pd
 
     from evaluation.review.estimate import reviewed_accuracy
-    from evaluation.review.store import queue_dir
-    from orchestration.annotation.loop import reviewed_rows
+    from evaluation.review.store import queue_dir, reviewed_rows
 
     settings, resources = _parts()
     server = resources["annotation"].server()
@@ -81,7 +80,7 @@ def status() -> None:
         pushed = "pushed" if path.with_suffix(".pushed").exists() else "waiting"
         by_reason = ", ".join(f"{k} {v}" for k, v in queue["reason"].value_counts().items())
         console.print(f"queue {path.stem}: {len(queue)} items ({by_reason or 'none'}), {pushed}")
-    for row in reviewed_accuracy(reviewed_rows(settings.layout, settings.dataset)):
+    for row in reviewed_accuracy(reviewed_rows(settings.layout)):
         console.print(
             f"live accuracy v{row.model_version} from {row.reviewed} reviewed labels: "
             f"{row.estimate:.3f} [{row.low:.3f}, {row.high:.3f}] inclusion-weighted "

@@ -212,11 +212,25 @@ def live_accuracy(home: RuntimeHomeResource, min_feedback: int) -> tuple[float, 
     )
 
 
+def reviewed_accuracy_of_champion(home: RuntimeHomeResource):  # type: ignore[no-untyped-def]
+    """The served champion's accuracy from the label loop's reviewed labels (a
+    WeightedAccuracy), or None when nothing of that version was reviewed."""
+    from bento.state import read_state, tag_version
+    from evaluation.review.estimate import reviewed_accuracy
+    from evaluation.review.store import reviewed_rows
+
+    version = tag_version(read_state(home.root).champion)
+    rows = reviewed_rows(home.layout)
+    found = [r for r in reviewed_accuracy(rows) if r.model_version == version]
+    return found[0] if found else None
+
+
 @dg.sensor(
     job=retrain_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Live accuracy (feedback labels) or its label-free estimate below the "
+    description="Live accuracy (feedback labels, else reviewed labels) or its label-free "
+    "estimate below the "
     "floor starts one retrain (debounced).",
 )
 def performance_sensor(
@@ -226,11 +240,24 @@ def performance_sensor(
 ):
     evidence: list[Evidence] = []
     live = live_accuracy(home, trigger_policy.min_feedback)
+    reviewed = reviewed_accuracy_of_champion(home) if live is None else None
     if live is not None:
         accuracy, n = live
         source = f"feedback accuracy {accuracy:.3f} over {n} labels"
         if accuracy < trigger_policy.performance_floor:
             evidence.append(Evidence("performance", f"feedback-{n}-{accuracy:.3f}", source))
+    elif reviewed is not None:
+        # the review queue over-samples hard texts: only the inclusion-weighted estimate
+        # says anything about all traffic, and only its interval's top below the floor
+        # is evidence (a handful of reviewed labels cannot trigger on noise)
+        source = (
+            f"reviewed labels: v{reviewed.model_version} {reviewed.estimate:.3f} "
+            f"[{reviewed.low:.3f}, {reviewed.high:.3f}] over {reviewed.reviewed} "
+            "(inclusion-weighted)"
+        )
+        if reviewed.high < trigger_policy.performance_floor:
+            key = f"reviewed-{reviewed.reviewed}-{reviewed.estimate:.3f}"
+            evidence.append(Evidence("performance", key, source))
     else:
         event = context.instance.get_latest_materialization_event(
             dg.AssetKey("reference_free_evaluation")

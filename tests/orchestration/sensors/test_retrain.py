@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from models.lineage import RUN_TAG_EVIDENCE, RUN_TAG_REASONS
@@ -257,3 +258,37 @@ def test_schedule_floor_skips_when_nothing_new(instance):
     )
     skipped = retrain_floor_schedule(ctx)
     assert isinstance(skipped, dg.SkipReason) and "no labelled rows" in skipped.skip_message
+
+
+def test_performance_sensor_on_reviewed_labels(instance, home: Path):
+    """No feedback: the label loop's reviewed labels of the served champion's version speak,
+    inclusion-weighted (evaluation/review/estimate.py), and only an interval wholly under
+    the floor is evidence. Reviewed rows of another version are not the champion's."""
+    from bento.state import ServingState, write_state
+
+    write_state(home, ServingState(champion="driftwise-sentiment:v2"))
+    home_res = RuntimeHomeResource(path=str(home))
+    harvested = home / "review" / "harvested"
+    harvested.mkdir(parents=True)
+
+    def reviewed(name: str, version: str, right: list[bool]) -> None:
+        pd.DataFrame(
+            {
+                "text": [f"{name} {i}" for i in range(len(right))],
+                "label": ["positive" if ok else "negative" for ok in right],
+                "predicted_label": "positive",
+                "inclusion_probability": 0.5,
+                "model_version": version,
+            }
+        ).to_csv(harvested / f"{name}.csv", index=False)
+
+    reviewed("other", "1", [False] * 40)  # v1's errors say nothing about the served v2
+    assert "no feedback" in _tick(performance_sensor, instance, home=home_res).skip_message
+    reviewed("few", "2", [True, False, False])  # 0.33, but 3 labels: the interval is wide
+    skipped = _tick(performance_sensor, instance, home=home_res).skip_message
+    assert "reviewed labels: v2 0.333" in skipped and "inclusion-weighted" in skipped
+    reviewed("more", "2", [True] * 3 + [False] * 37)
+    result = _tick(performance_sensor, instance, home=home_res)
+    (request,) = result.run_requests
+    assert request.tags[RUN_TAG_REASONS] == "performance"
+    assert "reviewed-43-" in request.tags[RUN_TAG_EVIDENCE]
