@@ -67,10 +67,10 @@ class IngestReport:
 
 
 def write_summary(qdir: Path, report: IngestReport) -> None:
-    _write_json_atomic(qdir / "summary.json", report.to_dict())
+    write_json_atomic(qdir / "summary.json", report.to_dict())
 
 
-def _write_json_atomic(path: Path, payload: dict) -> None:
+def write_json_atomic(path: Path, payload: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     os.replace(tmp, path)
@@ -79,7 +79,7 @@ def _write_json_atomic(path: Path, payload: dict) -> None:
 def _quarantine_file(name: str, payload: bytes, qdir: Path, report: IngestReport) -> IngestReport:
     qdir.mkdir(parents=True, exist_ok=True)
     (qdir / name).write_bytes(payload)
-    _write_json_atomic(qdir / "summary.json", report.to_dict())
+    write_json_atomic(qdir / "summary.json", report.to_dict())
     return report
 
 

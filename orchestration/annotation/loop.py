@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from data.home import HomeLayout
-from data.ingest import IngestReport, write_summary
+from data.ingest import IngestReport, write_json_atomic, write_summary
 from data.landing import land_frame
 from data.schema import DatasetSpec
 from evaluation.review.harvest import LINEAGE, harvest
@@ -50,10 +50,13 @@ def push_waiting(
     contract exists = the classes the model answered in the waiting queues.
     """
     folder = queue_dir(layout)
-    waiting = [p for p in sorted(folder.glob("*.parquet")) if not p.with_suffix(".pushed").exists()]
+    waiting = {
+        p: pd.read_parquet(p)
+        for p in sorted(folder.glob("*.parquet"))
+        if not p.with_suffix(".pushed").exists()
+    }
     if not labels:
-        answered = {str(x) for p in waiting for x in pd.read_parquet(p)["predicted_label"]}
-        labels = sorted(answered)
+        labels = sorted({str(x) for q in waiting.values() for x in q["predicted_label"]})
     if not waiting or not labels:
         return Pushed(client.project_id(project_title(spec.name)) or 0)
     project = client.ensure_project(project_title(spec.name), label_config(labels))
@@ -61,8 +64,7 @@ def push_waiting(
     on_server = {
         (t.get("data") or {}).get("review_key") for t in client.tasks(project, annotated_only=False)
     }
-    for path in waiting:
-        queue = pd.read_parquet(path)
+    for path, queue in waiting.items():
         new = queue[~queue["review_key"].isin(on_server)]
         result.present += len(queue) - len(new)
         result.tasks += len(client.import_tasks(project, to_tasks(new)))
@@ -87,10 +89,7 @@ def _ledger(layout: HomeLayout) -> dict[str, str]:
 
 
 def _write_ledger(layout: HomeLayout, ledger: dict[str, str]) -> None:
-    path = layout.review / "harvested.json"
-    tmp = path.with_name(".harvested.json.tmp")
-    tmp.write_text(json.dumps(ledger, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    write_json_atomic(layout.review / "harvested.json", ledger)
 
 
 def _quarantine_conflicts(conflicts: pd.DataFrame, folder: Path, name: str) -> None:

@@ -23,11 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.annotation.client import LabelStudioClient
+from orchestration.cli.daemon import alive_as
 
 # The release STACK_NOTES probed on this machine kind (clean install on Python 3.11, the
 # start flags and token behaviour above); a newer one must be probed again before the pin moves.
 LABEL_STUDIO = "label-studio==1.23.2"
 USER = "driftwise@localhost"
+
+
+def _alive_ls(pid: int) -> bool:
+    """Our server still runs under that pid (not a reused pid, not a zombie: its
+    command line would be another's, or empty)."""
+    return alive_as(pid, b"label-studio")
+
+
 PID_FILE = "server.json"
 
 # Its settings module (core/settings/label_studio.py) defaults both Sentry DSNs to
@@ -54,16 +63,6 @@ def _secret(path: Path, make: int) -> str:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(make))
     return path.read_text().strip()
-
-
-def _alive(pid: int) -> bool:
-    """Running, and not a zombie left for a parent in this process to reap."""
-    try:
-        os.kill(pid, 0)
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ class LabelStudioServer:
         if not path.exists():
             return None
         info = json.loads(path.read_text())
-        return info if _alive(int(info["pid"])) else None
+        return info if _alive_ls(int(info["pid"])) else None
 
     def up(self, timeout: float = 240.0) -> str:
         """Install if needed, start (idempotent: a running server is kept), wait for /health."""
@@ -175,8 +174,8 @@ class LabelStudioServer:
         pid = int(info["pid"])
         os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
-        while _alive(pid) and time.monotonic() < deadline:
+        while _alive_ls(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if _alive(pid):
+        if _alive_ls(pid):
             os.killpg(pid, signal.SIGKILL)
         return True
