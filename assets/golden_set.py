@@ -42,11 +42,12 @@ def golden_set(
     by = [DOMAIN, LABEL] if DOMAIN in frame.columns and frame[DOMAIN].notna().any() else [LABEL]
     cells = frame.groupby(by, dropna=False).size()
     context.log.info(
-        "golden set %s %s (%s): %d rows, tag %s",
+        "golden set %s %s (%s): %d rows (%d from reviewed traffic), tag %s",
         dataset.name,
         golden.version,
         golden.source,
         len(frame),
+        golden.reviewed,
         commit.tag,
     )
     return dg.Output(
@@ -58,6 +59,7 @@ def golden_set(
             "sha256": golden.sha256,
             "dvc_tag": commit.tag,
             "dagster/row_count": len(frame),
+            "reviewed_rows": golden.reviewed,
             "labels": dg.MetadataValue.json(sorted(frame[LABEL].astype(str).unique().tolist())),
             "cells": dg.MetadataValue.md(cells.rename("rows").to_frame().to_markdown()),
         },

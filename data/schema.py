@@ -66,6 +66,14 @@ class DatasetSpec(BaseModel):
         "`<file>.manifest.json` holding its version and sha256; unset = carved from the "
         "first labelled data (or the built-in set for the default dataset).",
     )
+    golden_reviewed_share: float = Field(
+        0.25,
+        ge=0,
+        lt=1,
+        description="Share of a new golden version (`driftwise new-golden`) drawn from "
+        "human-reviewed production traffic (the label loop's batches) that no snapshot "
+        "trained on, so the golden set follows traffic; 0 = never.",
+    )
     min_text_chars: int = Field(1, ge=1, description="Shorter texts (after strip) are rejected.")
     max_text_chars: int = Field(
         DEFAULT_MAX_CHARS,

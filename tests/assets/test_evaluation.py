@@ -286,7 +286,9 @@ def test_decision_record_is_content_addressed_and_logged_to_mlflow(good: ChainRu
     record = load_record(path.parent, decision.record_id)
     assert record.sections["verdict"]["passed"] is True
     assert record.sections["mlflow"]["candidate"]["run_id"] == decision.run_id
-    assert record.sections["data"]["golden_tag"].startswith("golden/")
+    golden = good.result.output_for_node("golden_set")  # the record names who judged
+    assert record.sections["data"]["golden_tag"] == golden.tag
+    assert record.sections["data"]["golden_version"] == golden.version
 
     # champion_model appended its promotion as a child record.
     promoted = good.result.output_for_node("champion_model")

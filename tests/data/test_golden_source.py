@@ -141,3 +141,89 @@ def test_a_new_version_never_holds_rows_a_snapshot_held(data_wheel: Path, tmp_pa
 
     with pytest.raises(GoldenSetError, match="curated"):
         resolve_golden(DatasetSpec(), registry, new_version=True)
+
+
+def _land_reviewed(rows: pd.DataFrame, name: str, spec: DatasetSpec, registry, tmp: Path) -> None:
+    """A batch as the label loop lands it (`reviewed-<hash>.csv`: text, label, no domain)."""
+    path = tmp / f"reviewed-{name}.csv"
+    rows.to_csv(path, index=False)
+    report = ingest_file(path, spec, registry, tmp / "quarantine")
+    # TREC repeats a few questions up to whitespace: ingestion keeps one of each.
+    assert report.accepted >= len(rows) - 2, report
+
+
+def test_the_default_golden_set_follows_reviewed_traffic(vader_df, tmp_path: Path) -> None:
+    """Real DVC, real VADER tweets as reviewed traffic: a new version of the default dataset's
+    golden set is the curated rows plus `golden_reviewed_share` of reviewed rows (marked as a
+    `reviewed` slice); later runs reuse it; the next version replaces its reviewed rows with
+    newer ones that no snapshot held, and a share of 0 refuses."""
+    from data.golden_set import load_golden
+    from data.snapshot import SNAPSHOT_PATH, build_snapshot
+
+    spec, registry = DatasetSpec(), DataRegistry(tmp_path / "registry")
+    curated = load_golden().frame
+    tweets = vader_df[(vader_df["domain"] == "tweets")]
+    tweets = tweets[~tweets["text"].map(row_id).isin(curated[ROW_ID])][["text", "label"]]
+    _land_reviewed(tweets.iloc[:300], "a", spec, registry, tmp_path)
+
+    v2 = resolve_golden(spec, registry, new_version=True)
+    assert (v2.version, v2.source) == ("v2", "carved") and v2.tag.startswith("golden/sentiment-v2-")
+    assert v2.reviewed == round(0.25 / 0.75 * len(curated)) == len(v2.frame) - len(curated)
+    assert set(curated[ROW_ID]) <= set(v2.frame[ROW_ID])
+    added = v2.frame[v2.frame["domain"] == "reviewed"]
+    assert set(added[ROW_ID]) <= set(tweets["text"].iloc[:300].map(row_id))
+    registry.commit_table(GOLDEN_PATH, v2.frame, v2.tag, "golden v2")
+    reused = resolve_golden(spec, registry)
+    assert (reused.source, reused.tag, reused.reviewed) == ("registered", v2.tag, v2.reviewed)
+
+    # A retrain's snapshot takes the 33 reviewed rows v2 left out: nothing is free any more.
+    batch = registry.read_table(
+        f"batches/{registry.tags('batch/')[0].removeprefix('batch/')}.parquet",
+        rev=registry.tags("batch/")[0],
+    )
+    snapshot = build_snapshot([batch], exclude_row_ids=v2.frame[ROW_ID])
+    assert len(snapshot) == 300 - v2.reviewed
+    registry.commit_table(SNAPSHOT_PATH, snapshot, "snapshot/one", "snapshot")
+    with pytest.raises(GoldenSetError, match="of 300 reviewed rows landed none is free"):
+        resolve_golden(spec, registry, new_version=True)
+
+    _land_reviewed(tweets.iloc[300:400], "b", spec, registry, tmp_path)
+    v3 = resolve_golden(spec, registry, new_version=True)
+    assert v3.version == "v3" and v3.reviewed == 100  # all there is (267 wanted)
+    newer = set(v3.frame.loc[v3.frame["domain"] == "reviewed", ROW_ID])
+    assert newer == set(tweets["text"].iloc[300:400].map(row_id))  # none of v2's, none trained
+    assert set(curated[ROW_ID]) <= set(v3.frame[ROW_ID])
+    with pytest.raises(GoldenSetError, match="golden_reviewed_share is 0"):
+        resolve_golden(
+            spec.model_copy(update={"golden_reviewed_share": 0.0}), registry, new_version=True
+        )
+
+
+def test_a_carved_new_version_mixes_fresh_rows_and_reviewed_traffic(
+    data_wheel: Path, tmp_path: Path
+) -> None:
+    """Real DVC, TREC questions (6 classes): v2 of a carved golden set is a fresh carve of a
+    newly landed batch plus 40% reviewed rows (the configured share), none of them in v1."""
+    registry = DataRegistry(tmp_path / "registry")
+    spec = SPEC.model_copy(update={"golden_reviewed_share": 0.4})
+    questions = load_trec_questions(data_wheel).drop_duplicates("question")
+    first, later, reviewed = questions.iloc[::3], questions.iloc[1::3], questions.iloc[2::3]
+    early = tmp_path / "early.csv"
+    first[["question", "topic"]].to_csv(early, index=False)
+    ingest_file(early, spec, registry, tmp_path / "quarantine")
+    v1 = resolve_golden(spec, registry)
+    assert v1.reviewed == 0
+    registry.commit_table(GOLDEN_PATH, v1.frame, v1.tag, "golden")
+    fresh = tmp_path / "later.csv"
+    later[["question", "topic"]].to_csv(fresh, index=False)
+    ingest_file(fresh, spec, registry, tmp_path / "quarantine")
+    _land_reviewed(reviewed[["question", "topic"]].head(600), "q", spec, registry, tmp_path)
+
+    v2 = resolve_golden(spec, registry, new_version=True)
+    base = len(v2.frame) - v2.reviewed
+    assert v2.reviewed == round(0.4 / 0.6 * base)
+    assert abs(v2.reviewed / len(v2.frame) - 0.4) < 0.01
+    assert not set(v2.frame[ROW_ID]) & set(v1.frame[ROW_ID])
+    picked = v2.frame[v2.frame["domain"] == "reviewed"]
+    assert set(picked[ROW_ID]) <= set(reviewed["question"].head(600).map(row_id))
+    assert set(v2.frame[LABEL]) == set(questions["topic"])  # every class still judged

@@ -3,7 +3,8 @@ venv, installed on first use), the `review_queue` asset run by `driftwise label 
 real SQLite Dagster instance, tasks pushed over Label Studio's HTTP API and annotated through
 it as a person's client would, harvested by `driftwise label sync` into the landing zone,
 ingested by the ingest job the landing sensor requests (validation quarantines the unknown
-label), and a retrain requested by the new-labelled-data sensor.
+label), a retrain requested by the new-labelled-data sensor, and `driftwise new-golden`
+refusing a version when every reviewed row is a golden row already.
 
 The traffic is real: the prediction log `make run`'s served champion wrote in the README's
 home (CI's stage 1), copied into a home of this test's own so the README's home is left as
@@ -175,6 +176,15 @@ def test_review_queue_to_label_studio_and_back_as_a_batch(tmp_path: Path, monkey
         )
         (retrain,) = tick.run_requests
         assert "new_data" in json.dumps(retrain.tags)
+
+        # 5b. `make run` replays the curated golden set's tweets as traffic (no model trained
+        # on them), so every reviewed row is a golden row already: a new golden version has
+        # nothing to add, and says so (the positive path: tests/data/test_golden_source.py)
+        golden = subprocess.run(
+            [str(EXE), "new-golden"], cwd=REPO, env=env, capture_output=True, text=True
+        )
+        assert golden.returncode == 1
+        assert "of 10 reviewed rows landed none is free" in " ".join(golden.stdout.split())
 
         # 6. live accuracy per served version from the reviewed labels, inclusion-weighted
         status = _cli(env, "status")
