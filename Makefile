@@ -86,7 +86,7 @@ prod-system:
 	fi
 
 prod-up: prod-venv prod-system
-	$(BIN)/driftwise prod up --state $(PROD_STATE)
+	$(BIN)/driftwise prod up --state $(PROD_STATE) --label-studio
 	@echo "now: source $(PROD_STATE)/prod.env"
 
 prod-down: prod-venv

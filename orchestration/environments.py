@@ -41,6 +41,7 @@ def _local(settings: DriftwiseSettings) -> dict[str, Any]:
             home=str(settings.root),
             port=settings.annotation.port,
             venv=str(settings.annotation.venv) if settings.annotation.venv else None,
+            database_url=settings.annotation.database_url,
         ),
         "review_policy": settings.annotation.review,
     }

@@ -126,13 +126,18 @@ class AnnotationResource(dg.ConfigurableResource):
     home: str = Field(description="Absolute path of $DRIFTWISE_HOME.")
     port: int = Field(default=8089, ge=1024, le=65535)
     venv: str | None = Field(default=None, description="Its venv; unset = under the home.")
+    database_url: str | None = Field(
+        default=None, description="postgresql://… of its database; unset = SQLite in the home."
+    )
 
     def server(self):  # type: ignore[no-untyped-def]
         from orchestration.annotation.server import LabelStudioServer
 
         layout = HomeLayout(Path(self.home))
         venv = Path(self.venv) if self.venv else None
-        return LabelStudioServer(layout.label_studio, self.port, venv=venv)
+        return LabelStudioServer(
+            layout.label_studio, self.port, venv=venv, database_url=self.database_url
+        )
 
     def push_waiting(self, spec, labels: list[str] | None):  # type: ignore[no-untyped-def]
         """Push every waiting queue (loop.Pushed), or None when the server is down (they

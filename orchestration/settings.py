@@ -34,6 +34,13 @@ class AnnotationSettings(BaseModel):
         description="Label Studio's own virtual environment; unset = <home>/label-studio/venv "
         "(installed by `driftwise label up` on first use).",
     )
+    database_url: str | None = Field(
+        None,
+        pattern=r"^postgresql://[^/@\s]+(:[^@\s]*)?@[^/:\s]+(:\d+)?/[A-Za-z0-9_-]+$",
+        description="Label Studio's database: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB "
+        "(the prod profile's; `driftwise prod up` exports it). Unset = SQLite under "
+        "<home>/label-studio/data.",
+    )
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
 
 

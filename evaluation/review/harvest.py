@@ -36,11 +36,19 @@ class Harvest:
     conflicts: pd.DataFrame  # text, labels, reason, *LINEAGE
     waiting: int = 0  # tasks with no usable annotation yet
     task_ids: list[int] = field(default_factory=list)  # tasks turned into a row or a conflict
+    # Their review keys, in the same order: what identifies an item on any server or database
+    # (task ids restart at 1 in a new one).
+    keys: list[str] = field(default_factory=list)
 
 
 def annotator_hash(user_id: object, salt: str) -> str:
     """A keyed hash (HMAC-SHA256, 12 hex): stable per annotator, not their id."""
     return hmac.new(salt.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def task_key(task: dict[str, Any]) -> str:
+    """The item a task holds: its review key (tasks made by hand have none: their id)."""
+    return str((task.get("data") or {}).get("review_key") or f"task-{task.get('id')}")
 
 
 def _choices(annotation: dict[str, Any], from_name: str) -> list[str]:
@@ -56,7 +64,7 @@ def _choices(annotation: dict[str, Any], from_name: str) -> list[str]:
 def harvest(tasks: list[dict[str, Any]], salt: str, from_name: str = "label") -> Harvest:
     """Rows and conflicts from exported tasks, in task id order (a deterministic batch: the
     same tasks give the same bytes, so a re-landed harvest is recognised by its hash)."""
-    rows, conflicts, waiting, done = [], [], 0, []
+    rows, conflicts, waiting, done, keys = [], [], 0, [], []
     for task in sorted(tasks, key=lambda t: int(t.get("id", 0))):
         data = task.get("data") or {}
         votes: list[tuple[str, str]] = []  # (label, annotator)
@@ -84,6 +92,7 @@ def harvest(tasks: list[dict[str, Any]], salt: str, from_name: str = "label") ->
             "ls_task_id": int(task["id"]),
         }
         done.append(int(task["id"]))
+        keys.append(task_key(task))
         if len(counts) == 1:
             rows.append({"label": votes[0][0], "agreement": 1.0, **record})
         else:
@@ -102,4 +111,5 @@ def harvest(tasks: list[dict[str, Any]], salt: str, from_name: str = "label") ->
         conflicts=pd.DataFrame(conflicts, columns=["text", "labels", "reason", *LINEAGE]),
         waiting=waiting,
         task_ids=done,
+        keys=keys,
     )

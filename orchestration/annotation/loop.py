@@ -3,7 +3,8 @@
 State under `<home>/review/` (data/home.py):
 - `queue/<partition>.parquet`: a partition's selected items (the `review_queue` asset
   writes it whole, atomically), and `queue/<partition>.pushed` once every item is a task;
-- `harvested.json`: task id -> the landed file (or conflict folder) it went into.
+- `harvested.json`: review key -> the landed file (or conflict folder) it went into (keys,
+  not task ids: a new database, e.g. the prod profile's PostgreSQL, restarts task ids).
 
 Crash rules: pushing is idempotent because the server is asked which review keys it holds
 before importing; harvesting lands a deterministic file (same tasks, same bytes, so the
@@ -23,7 +24,7 @@ from data.home import HomeLayout
 from data.ingest import IngestReport, write_json_atomic, write_summary
 from data.landing import land_frame
 from data.schema import DatasetSpec
-from evaluation.review.harvest import LINEAGE, harvest
+from evaluation.review.harvest import LINEAGE, harvest, task_key
 from evaluation.review.store import harvested_dir, queue_dir
 from evaluation.review.tasks import label_config, to_tasks
 from orchestration.annotation.client import LabelStudioClient
@@ -126,14 +127,12 @@ def harvest_to_landing(
     if found is None:
         return Harvested()
     ledger = _ledger(layout)
-    fresh = [t for t in client.tasks(found, annotated_only=True) if str(t["id"]) not in ledger]
+    fresh = [t for t in client.tasks(found, annotated_only=True) if task_key(t) not in ledger]
     result = harvest(fresh, salt)
     out = Harvested(len(result.rows), len(result.conflicts), result.waiting)
     if not result.task_ids:
         return out
-    name = (
-        "reviewed-" + hashlib.sha256(",".join(map(str, result.task_ids)).encode()).hexdigest()[:12]
-    )
+    name = "reviewed-" + hashlib.sha256(",".join(result.keys).encode()).hexdigest()[:12]
     if len(result.rows):
         batch = result.rows.rename(columns={"text": spec.text_column})
         batch = batch.rename(columns={"label": spec.label_column or "label"})
@@ -145,7 +144,7 @@ def harvest_to_landing(
         folder = layout.quarantine / f"{name}-conflicts"
         _quarantine_conflicts(result.conflicts, folder, folder.name)
         out.conflict_dir = str(folder)
-    for task_id in result.task_ids:
-        ledger[str(task_id)] = name
+    for key in result.keys:
+        ledger[key] = name
     _write_ledger(layout, ledger)
     return out

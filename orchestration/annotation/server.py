@@ -4,7 +4,9 @@
   pins (Django, sentry-sdk, ...) never touch ours; installed once, with pip, at the pinned
   version.
 - Bound to 127.0.0.1 with `--internal-host` (`--host` alone only names the public URL and
-  still binds 0.0.0.0: STACK_NOTES). SQLite under `<home>/label-studio/data`.
+  still binds 0.0.0.0: STACK_NOTES). SQLite under `<home>/label-studio/data`, or the
+  PostgreSQL database of `annotation.database_url` (the prod profile's): its settings read
+  `DJANGO_DB` and `POSTGRE_*`, which are always set here, never inherited.
 - No telemetry, no internet: analytics, the PyPI version check, the converter's resource
   downloads and Sentry (browser and server) off; inherited overrides of these removed.
 - An API token made here (`secrets`), kept in a 0600 file and handed to the server's first
@@ -21,6 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from orchestration.annotation.client import LabelStudioClient
 from orchestration.cli.daemon import alive_as
@@ -51,8 +54,37 @@ OFFLINE_ENV = {
     "CONVERTER_DOWNLOAD_RESOURCES": "false",
     "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
 }
+# Where its data lives (core/settings/base.py): set by `database_env`, never inherited.
+DATABASE_KEYS = (
+    "DJANGO_DB",
+    "DATABASE_NAME",
+    "POSTGRE_NAME",
+    "POSTGRE_USER",
+    "POSTGRE_PASSWORD",
+    "POSTGRE_HOST",
+    "POSTGRE_PORT",
+)
 # get_env reads LABEL_STUDIO_<name> and HEARTEX_<name> before <name>: drop inherited ones.
-DROPPED_ENV = tuple(f"{p}{n}" for p in ("LABEL_STUDIO_", "HEARTEX_") for n in OFFLINE_ENV)
+DROPPED_ENV = tuple(
+    f"{p}{n}" for p in ("LABEL_STUDIO_", "HEARTEX_", "") for n in (*OFFLINE_ENV, *DATABASE_KEYS)
+)
+
+
+def database_env(database_url: str | None) -> dict[str, str]:
+    """Label Studio's database variables: SQLite (its default) or a postgresql:// URL."""
+    if not database_url:
+        return {"DJANGO_DB": "sqlite"}
+    url = urlsplit(database_url)
+    if url.scheme != "postgresql" or not url.hostname or not url.path.strip("/"):
+        raise ValueError(f"annotation.database_url must be postgresql://…/DB, not {url.scheme}")
+    return {
+        "DJANGO_DB": "postgresql",
+        "POSTGRE_NAME": url.path.strip("/"),
+        "POSTGRE_USER": unquote(url.username or "postgres"),
+        "POSTGRE_PASSWORD": unquote(url.password or ""),
+        "POSTGRE_HOST": url.hostname,
+        "POSTGRE_PORT": str(url.port or 5432),
+    }
 
 
 def _secret(path: Path, make: int) -> str:
@@ -71,6 +103,7 @@ class LabelStudioServer:
     port: int = 8089
     host: str = "127.0.0.1"
     venv: Path | None = None
+    database_url: str | None = None  # postgresql://…; None = SQLite under root/data
 
     @property
     def url(self) -> str:
@@ -111,6 +144,7 @@ class LabelStudioServer:
             **env,
             "LABEL_STUDIO_USERNAME": USER,
             **OFFLINE_ENV,
+            **database_env(self.database_url),
             "LABEL_STUDIO_BASE_DATA_DIR": str(self.root / "data"),
             "LABEL_STUDIO_PASSWORD": _secret(self.root / "password", 16),
             "LABEL_STUDIO_USER_TOKEN": self.token(),

@@ -101,7 +101,8 @@ def build_golden_cmd(version: str = "v1", per_cell: int = 100) -> None:
 
 @app.command("new-golden")
 def new_golden() -> None:
-    """Carve a new version of this dataset's golden set (from rows no snapshot has held)."""
+    """Draw a new version of this dataset's golden set: rows no snapshot has held, with
+    `golden_reviewed_share` of it from reviewed traffic (the label loop's batches)."""
     from orchestration.cli.golden import run_new_golden
 
     settings = _existing_home()  # not `init` (~13 s): a golden set needs landed data
@@ -111,8 +112,9 @@ def new_golden() -> None:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     console.print(
-        f"golden set {md['dataset']} {md['version']}: {md['dagster/row_count']} rows, "
-        f"DVC tag {md['dvc_tag']} (the next retrain judges on it)"
+        f"golden set {md['dataset']} {md['version']}: {md['dagster/row_count']} rows "
+        f"({md['reviewed_rows']} from reviewed traffic), DVC tag {md['dvc_tag']} "
+        "(the next retrain judges on it)"
     )
 
 
@@ -501,7 +503,8 @@ def run(
 
 prod_app = typer.Typer(
     no_args_is_help=True,
-    help="Local stand-ins of the prod profile's servers (PostgreSQL, S3, MLflow, Redis, celery).",
+    help="Local stand-ins of the prod profile's servers (PostgreSQL, S3, MLflow, Redis, celery, "
+    "optionally Label Studio).",
 )
 app.add_typer(prod_app, name="prod")
 _PROD_STATE = Annotated[
@@ -515,6 +518,11 @@ def prod_up(
     workers: int = typer.Option(1, min=0, help="Celery workers to start."),
     demo: bool = typer.Option(
         False, help="Workers with `driftwise run`'s demo clocks (5 s canary bakes, no cooldown)."
+    ),
+    label_studio: bool = typer.Option(
+        False,
+        "--label-studio",
+        help="Also the annotation server, on the stack's PostgreSQL (installed on first use).",
     ),
 ) -> None:
     """Start the stand-ins (idempotent) and write STATE/prod.env for `source`.
@@ -531,7 +539,7 @@ def prod_up(
 
         for key, value in DEMO_SETTINGS.items():
             os.environ.setdefault(key, value)
-    stack = up(state, _settings().root, celery_workers=workers)
+    stack = up(state, _settings().root, celery_workers=workers, label_studio=label_studio)
     for name, port in stack.ports.items():
         console.print(f"{name:9} 127.0.0.1:{port}  (pid {stack.pids.get(name, '-')})")
     console.print(f"environment: `source {Path(stack.root) / 'prod.env'}`")

@@ -1,10 +1,13 @@
 """Local stand-ins for the prod profile's servers: `driftwise prod up|down|env`.
 
 Each is the real server a managed deployment would use, started on 127.0.0.1:
-  - PostgreSQL (Debian's packages): a throwaway cluster, databases `dagster` and `mlflow`;
+  - PostgreSQL (Debian's packages): a throwaway cluster, databases `dagster`, `mlflow` and
+    `labelstudio`;
   - an S3-compatible store (`moto_server`, in memory): buckets for the DVC remote and MLflow;
   - `mlflow server` on PostgreSQL with artifacts proxied to S3 (clients need no S3 keys);
-  - Redis (Debian) as the broker of the celery executor, plus one celery worker.
+  - Redis (Debian) as the broker of the celery executor, plus one celery worker;
+  - with `label_studio=True`, the annotation server (Label Studio, its own venv) on the
+    PostgreSQL database `labelstudio` (`driftwise label up` on prod.env uses the same one).
 `up` writes `<state>/prod.env`: the environment variables that point Driftwise at them, the
 same ones a managed deployment sets (README, "Production profile"). The S3 stand-in keeps
 its objects in memory, so `down` removes the whole stand-in state (database included): what
@@ -35,6 +38,7 @@ from pathlib import Path
 _STANDIN_KEY = "driftwise-local"
 DVC_BUCKET = "driftwise-dvc"
 MLFLOW_BUCKET = "driftwise-mlflow"
+LABEL_STUDIO_DB = "labelstudio"
 
 
 class StackError(RuntimeError):
@@ -59,8 +63,17 @@ class StackState:
         """The variables that point the prod profile at these servers."""
         pg = f"postgresql+psycopg2://postgres@127.0.0.1:{self.ports['postgres']}"
         s3 = f"http://127.0.0.1:{self.ports['s3']}"
+        annotation = (
+            {"DRIFTWISE_ANNOTATION__PORT": str(self.ports["label-studio"])}
+            if "label-studio" in self.ports
+            else {}
+        )
         return {
             **self.config,
+            **annotation,
+            "DRIFTWISE_ANNOTATION__DATABASE_URL": (
+                f"postgresql://postgres@127.0.0.1:{self.ports['postgres']}/{LABEL_STUDIO_DB}"
+            ),
             "DRIFTWISE_ENV": "prod",
             "DRIFTWISE_HOME": self.home,  # the home the workers serve: runs must use it too
             "DRIFTWISE_DAGSTER_PG_URL": f"{pg}/dagster",
@@ -76,7 +89,9 @@ class StackState:
 
 # The variables StackState.env sets itself (never part of a user's recorded settings).
 _OWN = frozenset(
-    StackState("", "", dict.fromkeys(("postgres", "s3", "mlflow", "redis"), 0), "").env
+    StackState(
+        "", "", dict.fromkeys(("postgres", "s3", "mlflow", "redis", "label-studio"), 0), ""
+    ).env
 )
 
 
@@ -175,7 +190,13 @@ def _user_config() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith("DRIFTWISE_") and k not in _OWN}
 
 
-def up(root: Path, home: Path, celery_workers: int = 1, timeout: float = 60.0) -> StackState:
+def up(
+    root: Path,
+    home: Path,
+    celery_workers: int = 1,
+    timeout: float = 60.0,
+    label_studio: bool = False,
+) -> StackState:
     """Start every stand-in (idempotent: a running stack is returned as it is).
 
     `home` is the Driftwise runtime home whose steps the celery workers run: they load the
@@ -192,6 +213,8 @@ def up(root: Path, home: Path, celery_workers: int = 1, timeout: float = 60.0) -
                 "settings; stop them first (`driftwise prod down`): their workers would run "
                 "steps with the old settings"
             )
+        if label_studio and "label-studio" not in existing.ports:
+            _start_label_studio(existing, annotation_venv(config), timeout)
         return existing
     if existing:
         down(root)  # half-started or crashed: start clean (the S3 stand-in lost its objects)
@@ -210,6 +233,8 @@ def up(root: Path, home: Path, celery_workers: int = 1, timeout: float = 60.0) -
         _start_s3(state, logs, timeout)
         _start_mlflow(state, logs, timeout)
         _start_celery(state, logs, celery_workers, timeout)
+        if label_studio:
+            _start_label_studio(state, annotation_venv(config), timeout)
     except BaseException:
         down(root)
         raise
@@ -235,7 +260,7 @@ def _start_postgres(state: StackState, logs: Path) -> None:
     )
     state.pids["postgres"] = int((data / "postmaster.pid").read_text().split()[0])
     _save(state)
-    for db in ("dagster", "mlflow"):
+    for db in ("dagster", "mlflow", LABEL_STUDIO_DB):
         _checked(
             [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", db],
             f"createdb {db}",
@@ -315,6 +340,34 @@ def _start_celery(state: StackState, logs: Path, workers: int, timeout: float) -
         worker = _spawn(cmd, logs / f"celery-{i}.log", env)
         state.pids[f"celery-{i}"] = worker.pid
         _save(state)
+
+
+def annotation_venv(config: dict[str, str]) -> Path | None:
+    """Label Studio's venv from the user's settings (`DRIFTWISE_ANNOTATION__VENV`), if set."""
+    venv = config.get("DRIFTWISE_ANNOTATION__VENV")
+    return Path(venv) if venv else None
+
+
+def _start_label_studio(state: StackState, venv: Path | None, timeout: float) -> None:
+    """Label Studio on the stack's PostgreSQL: installed on first use (its own venv), ready
+    when its /health answers; its first start migrates the schema (allow for that)."""
+    from data.home import HomeLayout
+    from orchestration.annotation.server import LabelStudioServer
+
+    state.ports["label-studio"] = _free_port()
+    server = LabelStudioServer(
+        HomeLayout(Path(state.home)).label_studio,
+        state.ports["label-studio"],
+        venv=venv,
+        database_url=state.env["DRIFTWISE_ANNOTATION__DATABASE_URL"],
+    )
+    server.down()  # one of an earlier stack (other port, other database) would hold the pid file
+    _save(state)
+    server.up(timeout=max(timeout * 8, 240.0))
+    running = server.running()
+    assert running is not None  # up() returned: it answered /health
+    state.pids["label-studio"] = int(running["pid"])
+    _save(state)
 
 
 def _checked(cmd: list[str], what: str) -> None:

@@ -63,7 +63,9 @@ def _cli(args: list[str], env: dict[str, str], timeout: float) -> subprocess.Com
 
 
 @contextlib.contextmanager
-def _stack(root: Path, shell: dict[str, str], demo: bool = False) -> Iterator[dict[str, str]]:
+def _stack(
+    root: Path, shell: dict[str, str], demo: bool = False, label_studio: bool = False
+) -> Iterator[dict[str, str]]:
     """`driftwise prod up` under `root` (workers get `shell`'s settings and its checkout's
     code; their home, the checkout's `.driftwise/`, is recorded in prod.env), then `prod down`.
 
@@ -72,7 +74,9 @@ def _stack(root: Path, shell: dict[str, str], demo: bool = False) -> Iterator[di
     from orchestration.prod.stack import load_state
 
     state = root / "stack"
-    up = _cli(["prod", "up", "--state", str(state), *(["--demo"] if demo else [])], shell, 300)
+    flags = [*(["--demo"] if demo else []), *(["--label-studio"] if label_studio else [])]
+    # Label Studio's first start on a new PostgreSQL database migrates its schema (minutes).
+    up = _cli(["prod", "up", "--state", str(state), *flags], shell, 900 if label_studio else 300)
     assert up.returncode == 0, up.stdout + up.stderr
     try:
         stack = load_state(state)
@@ -93,7 +97,8 @@ def _shell(checkout: Path, **settings: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def prod_loop(tmp_path_factory: pytest.TempPathFactory, data_wheel: Path) -> Iterator[ProdLoop]:
-    """Your own CSV (6-class TREC questions) to a champion on the prod profile (~1 min)."""
+    """Your own CSV (6-class TREC questions) to a champion on the prod profile (~1 min), with
+    the stack's Label Studio on its PostgreSQL (its first start migrates, ~1-2 min)."""
     from data.trec import load_trec_questions
 
     root = tmp_path_factory.mktemp("prod-own-data")
@@ -102,7 +107,11 @@ def prod_loop(tmp_path_factory: pytest.TempPathFactory, data_wheel: Path) -> Ite
     csv = root / "my_questions.csv"
     questions = load_trec_questions(data_wheel).drop_duplicates("question")
     questions.sample(2000, random_state=2)[["question", "topic"]].to_csv(csv, index=False)
-    with _stack(root, _shell(checkout, **DATASET_ENV)) as env:
+    # The annotation server too (`make prod-up` starts it), on the stack's PostgreSQL, from
+    # the venv the e2e stage installed under the README's home (1 GB: installed once).
+    ls_venv = REPO / ".driftwise" / "label-studio" / "venv"
+    shell = _shell(checkout, **DATASET_ENV, DRIFTWISE_ANNOTATION__VENV=str(ls_venv))
+    with _stack(root, shell, label_studio=True) as env:
         assert env["DRIFTWISE_HOME"] == str(home.resolve())  # the README's layout
         init = _cli(["init"], env, timeout=300)
         assert init.returncode == 0, init.stdout + init.stderr

@@ -3,12 +3,14 @@ PostgreSQL, S3 (moto server), `mlflow server` and a dagster-celery worker (conft
 `prod_loop`). Each test reads what one component holds, through that component's own
 client: the runs and sensor ticks in the Postgres-backed Dagster instance, the batch read
 back by its DVC tag from S3 in a fresh clone of the registry (no local cache), the champion
-loaded from the MLflow server by alias, its files in the S3 artifact bucket. Also: `prod
-up` is idempotent and refuses to reuse workers started with other settings.
+loaded from the MLflow server by alias, its files in the S3 artifact bucket, the annotation
+server's projects and tasks in its PostgreSQL database. Also: `prod up` is idempotent and
+refuses to reuse workers started with other settings.
 """
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -125,12 +127,46 @@ def test_prod_up_is_idempotent_and_refuses_other_settings(
 
     before = load_state(prod_loop.state)
     assert before is not None
-    for key, value in prod_loop.env.items():
-        if key.startswith("DRIFTWISE_DATASET__"):
-            monkeypatch.setenv(key, value)
+    for key, value in before.config.items():  # the shell `prod up` ran in
+        monkeypatch.setenv(key, value)
     again = up(prod_loop.state, prod_loop.home)
     assert again.pids == before.pids and again.ports == before.ports
     monkeypatch.setenv("DRIFTWISE_DATASET__NAME", "other")
     with pytest.raises(StackError, match="other DRIFTWISE_"):
         up(prod_loop.state, prod_loop.home)
     assert json.loads((prod_loop.state / "stack.json").read_text())["pids"] == before.pids
+
+
+def test_label_studio_keeps_its_projects_in_the_stacks_postgresql(prod_loop: ProdLoop) -> None:
+    """`prod up --label-studio` started Label Studio on the stack's `labelstudio` database;
+    `driftwise label up` with prod.env finds it running; a project and a task made through
+    its HTTP API are rows in PostgreSQL, and no SQLite database exists in the home."""
+    import psycopg2
+
+    from evaluation.review.tasks import label_config
+    from orchestration.annotation.server import LabelStudioServer
+    from orchestration.prod.stack import load_state
+
+    env = prod_loop.env
+    stack = load_state(prod_loop.state)
+    assert stack is not None and "label-studio" in stack.pids
+    port = env["DRIFTWISE_ANNOTATION__PORT"]
+    up = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli.app", "label", "up"],
+        cwd=env["PYTHONPATH"], env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert up.returncode == 0 and f"127.0.0.1:{port}" in up.stdout, up.stdout + up.stderr
+    root = prod_loop.home / "label-studio"
+    server = LabelStudioServer(
+        root, int(port), database_url=env["DRIFTWISE_ANNOTATION__DATABASE_URL"]
+    )
+    assert server.running() is not None and server.running()["pid"] == stack.pids["label-studio"]
+    client = server.client()
+    project = client.ensure_project("driftwise-questions", label_config(["HUM", "LOC"]))
+    client.import_tasks(project, [{"data": {"text": "Who wrote Hamlet ?", "review_key": "k1"}}])
+    with psycopg2.connect(env["DRIFTWISE_ANNOTATION__DATABASE_URL"]) as con, con.cursor() as cur:
+        cur.execute("SELECT id, title FROM project")
+        assert (project, "driftwise-questions") in cur.fetchall()
+        cur.execute("SELECT data->>'text' FROM task WHERE project_id = %s", (project,))
+        assert cur.fetchall() == [("Who wrote Hamlet ?",)]
+    assert not list(root.rglob("*.sqlite3"))

@@ -41,7 +41,13 @@ def test_agreeing_annotators_give_one_row_with_lineage() -> None:
     assert row["annotators"] == ";".join(sorted([annotator_hash(1, "s"), annotator_hash(7, "s")]))
     assert row["review_partition"] == "2026-12-07" and row["inclusion_probability"] == 0.5
     assert set(LINEAGE) <= set(got.rows.columns) and got.conflicts.empty
-    assert got.task_ids == [2]
+    assert got.task_ids == [2] and got.keys == ["k2"]  # the item, not the server's id
+
+
+def test_a_task_made_by_hand_is_keyed_by_its_id() -> None:
+    task = _task(5, _annotation("bad"))
+    del task["data"]["review_key"]
+    assert harvest([task], salt="s").keys == ["task-5"]
 
 
 def test_disagreement_is_a_conflict_with_a_reason_never_a_majority_vote() -> None:
