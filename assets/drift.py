@@ -64,7 +64,7 @@ class DriftCheckConfig(dg.Config):
         )
 
 
-def _reference(
+def serving_reference(
     mlflow: MlflowResource, registry: DataRegistryResource, home: RuntimeHomeResource
 ) -> Reference | None:
     return find_reference(
@@ -173,7 +173,7 @@ def drift_report(
         current = reg.read_table(batch_table_path(batch), rev=tag)
     else:  # nothing accepted (or file quarantined): no rows to judge
         current = pd.DataFrame({ROW_ID: [], TEXT: []})
-    reference = _reference(mlflow, registry, home)
+    reference = serving_reference(mlflow, registry, home)
     floors = dataset.drift_effect_floors
     summary, html = _check(current, reference, config, home, batch, floors)
     context.log.info("drift %s: %s (%s)", batch, summary["verdict"], summary.get("shift_reason"))
@@ -218,7 +218,7 @@ def traffic_drift_report(
 ):
     """The latest window of the serving log vs the champion's training data."""
     current = read_prediction_window(home.layout.prediction_log, config.window_records)
-    reference = _reference(mlflow, registry, home)
+    reference = serving_reference(mlflow, registry, home)
     name = f"traffic-window-{len(current)}"
     summary, html = _check(current, reference, config, home, name, dataset.drift_effect_floors)
     context.log.info("traffic drift over %d records: %s", len(current), summary["verdict"])

@@ -10,13 +10,19 @@ answer pre-filled. A server that is down is not a failure: the queue waits on di
 import dagster as dg
 import pandas as pd
 
+from assets.drift import serving_reference
 from bento.prediction_log import read_jsonl_log
 from data.labels import effective_labels
-from data.schema import DatasetSpec
+from data.schema import TEXT, DatasetSpec
 from evaluation.review.policy import ReviewPolicy
-from evaluation.review.selection import select_for_review
+from evaluation.review.selection import review_selection
 from evaluation.review.store import queued_keys, write_queue
-from orchestration.resources import AnnotationResource, DataRegistryResource, RuntimeHomeResource
+from orchestration.resources import (
+    AnnotationResource,
+    DataRegistryResource,
+    MlflowResource,
+    RuntimeHomeResource,
+)
 
 # The log's first day is whatever day a home first served; partitions before it are empty.
 review_days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_offset=1)
@@ -39,17 +45,28 @@ def review_queue(
     home: RuntimeHomeResource,
     registry: DataRegistryResource,
     annotation: AnnotationResource,
+    mlflow: MlflowResource,
     dataset: dg.ResourceParam[DatasetSpec],
     review_policy: dg.ResourceParam[ReviewPolicy],
 ) -> dg.MaterializeResult:
-    """The day's review queue: disagreements, lowest confidence, a uniform sample - each with
-    its reason and inclusion probability - capped per day, pushed to Label Studio."""
+    """The day's review queue: disagreements, drifted slices (against the champion's
+    training reference), lowest confidence, a uniform sample - each with its reason and
+    inclusion probability - capped per day, pushed to Label Studio."""
     layout = home.layout
     window = context.partition_time_window
     log = read_jsonl_log(layout.prediction_log).frame
     today = day_of(log, window.start.timestamp(), window.end.timestamp())
     partition = context.partition_key
-    queue = select_for_review(today, review_policy, partition, queued_keys(layout, partition))
+    # The same reference drift judges traffic against (None before any model).
+    reference = serving_reference(mlflow, registry, home)
+    selection = review_selection(
+        today,
+        review_policy,
+        partition,
+        queued_keys(layout, partition),
+        reference.frame[TEXT].tolist() if reference is not None else None,
+    )
+    queue = selection.queue
     path = write_queue(layout, partition, queue)
     result = annotation.push_waiting(dataset, effective_labels(dataset.labels, registry.registry()))
     if result is None:
@@ -67,6 +84,12 @@ def review_queue(
             if len(queue)
             else None,
             "pushed": pushed,
+            "drifted_slices": dg.MetadataValue.json(
+                {
+                    **selection.slices.to_dict(),
+                    "reference": reference.model if reference is not None else None,
+                }
+            ),
             "queue_file": dg.MetadataValue.path(str(path)),
             "preview": dg.MetadataValue.md(
                 queue[["reason", "predicted_label", "confidence", "inclusion_probability", "text"]]

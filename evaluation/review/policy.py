@@ -18,6 +18,19 @@ class ReviewPolicy(BaseModel):
         description="At most this many texts on which two answers differed: champion vs "
         "challenger (canary or shadow), or the cascade's audit vs its kept fast answer.",
     )
+    drifted: int = Field(
+        50,
+        ge=0,
+        description="At most this many texts from drifted slices: where today's traffic "
+        "holds at least drift_min_lift times more than the champion's reference (a domain "
+        "classifier's density ratio, evaluation/review/slices.py), a random sample of them.",
+    )
+    drift_min_lift: float = Field(
+        2.0, gt=1.0, le=1000.0, description="Density ratio at which a text is in a slice."
+    )
+    drift_alpha: float = Field(
+        0.01, gt=0.0, lt=0.5, description="Significance level of the traffic-moved test."
+    )
     low_confidence: int = Field(
         100, ge=0, description="At most this many of the lowest-confidence answers."
     )

@@ -7,6 +7,9 @@ Design (stratified, so the reviewed labels stay an unbiased estimate of live acc
   text differed: champion vs challenger in a canary or shadow, or the cascade's audit vs the
   fast answer it kept), then `low_confidence` (lowest first, under `max_confidence`). Given
   the log, they are taken with certainty;
+- `drifted_slice`, between the two: a simple random sample of the texts from where today's
+  traffic holds far more than the champion's reference (evaluation/review/slices.py; only
+  when a reference is given and the traffic moved), each with probability m_s / R_s;
 - `uniform`: a simple random sample of size m from the R items left, each with
   probability m / R.
 Each item's inclusion probability is that times its chance of having been logged at all
@@ -16,12 +19,15 @@ an approximation stated here rather than hidden.
 """
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from data.schema import row_id
 from evaluation.review.policy import ReviewPolicy
+from evaluation.review.slices import SliceReport, drifted_slices
 
 COLUMNS = [
     "review_key",
@@ -32,6 +38,7 @@ COLUMNS = [
     "arm",
     "request_id",
     "other_label",
+    "drift_ratio",
     "reason",
     "inclusion_probability",
     "partition",
@@ -87,21 +94,53 @@ def _draw(partition: str, seed: int) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(mixed[:8], "big"))
 
 
+@dataclass(frozen=True)
+class Selection:
+    queue: pd.DataFrame  # COLUMNS
+    slices: SliceReport  # what the drifted-slice stratum found over the whole day
+
+
 def select_for_review(
-    log: pd.DataFrame, policy: ReviewPolicy, partition: str, queued: set[str] | None = None
+    log: pd.DataFrame,
+    policy: ReviewPolicy,
+    partition: str,
+    queued: set[str] | None = None,
+    reference_texts: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """The partition's review queue (COLUMNS), at most `policy.daily_cap` items.
+    """The partition's review queue (COLUMNS); see `review_selection`."""
+    return review_selection(log, policy, partition, queued, reference_texts).queue
+
+
+def review_selection(
+    log: pd.DataFrame,
+    policy: ReviewPolicy,
+    partition: str,
+    queued: set[str] | None = None,
+    reference_texts: Sequence[str] | None = None,
+) -> Selection:
+    """The partition's review queue, at most `policy.daily_cap` items, and its slice report.
 
     Args:
         log: the prediction log's records of this partition (bento/engine.py's fields).
         partition: the partition key (a day), part of each item and of the uniform draw's
             seed, so re-selecting the same partition gives the same queue.
         queued: review keys queued by earlier partitions (never queued twice).
+        reference_texts: the serving champion's out-of-sample training texts; without them
+            there is no drifted-slice stratum.
     """
     answers = _answers(log)
     if answers.empty:
-        return pd.DataFrame(columns=COLUMNS)
+        return Selection(pd.DataFrame(columns=COLUMNS), SliceReport("no logged answers"))
     items = _items(answers)
+    # Slices are found over the whole day (its traffic), then items queued before drop out.
+    slices = drifted_slices(
+        reference_texts or [],
+        items["text"].tolist(),
+        alpha=policy.drift_alpha,
+        min_lift=policy.drift_min_lift,
+        seed=policy.seed,
+    )
+    items = items.assign(drift_ratio=np.where(slices.in_slice, slices.ratio, np.nan))
     items = items[~items["review_key"].isin(queued or set())]
     items = items.sort_values(["confidence", "review_key"], kind="stable")
     budget = policy.daily_cap - min(policy.uniform, len(items))
@@ -114,7 +153,22 @@ def select_for_review(
         taken.append(chosen.assign(reason=reason, inclusion_probability=chosen["p_logged"]))
         items = items.drop(chosen.index)
 
+    def sample(mask: pd.Series, limit: int, reason: str) -> None:
+        # A random sample of the stratum, not its extremes: the highest density ratios are
+        # the oddest texts, and labelling them taught less (bench/review_strategies.py).
+        nonlocal items, budget
+        pool = items[mask]
+        m = max(0, min(limit, budget, len(pool)))
+        if m:
+            picked = _draw(f"{partition}:{reason}", policy.seed).choice(len(pool), m, False)
+            chosen = pool.iloc[np.sort(picked)]
+            share = chosen["p_logged"] * m / len(pool)
+            taken.append(chosen.assign(reason=reason, inclusion_probability=share))
+            items = items.drop(chosen.index)
+            budget -= m
+
     take(items["other_label"].notna(), policy.disagreement, "disagreement")
+    sample(items["drift_ratio"].notna(), policy.drifted, "drifted_slice")
     take(items["confidence"] < policy.max_confidence, policy.low_confidence, "low_confidence")
     m = min(policy.uniform, len(items))
     if m:
@@ -127,6 +181,6 @@ def select_for_review(
         )
     queue = pd.concat(taken, ignore_index=True) if taken else pd.DataFrame()
     if queue.empty:
-        return pd.DataFrame(columns=COLUMNS)
+        return Selection(pd.DataFrame(columns=COLUMNS), slices)
     queue = queue.rename(columns={"label": "predicted_label"}).assign(partition=partition)
-    return queue[COLUMNS].reset_index(drop=True)
+    return Selection(queue[COLUMNS].reset_index(drop=True), slices)

@@ -6,6 +6,8 @@ harvest finished annotations into the landing zone); `status` shows the queues a
 accuracy the reviewed labels give per model version (inclusion-weighted, with its interval).
 """
 
+from typing import Any
+
 import typer
 from rich.console import Console
 
@@ -122,3 +124,12 @@ def queue(
         f"review queue {day}: {md['queued']} of {md['logged_answers']} logged answers "
         f"{md['by_reason']}; {md['pushed']} (run {result.run_id})"
     )
+    slices: dict[str, Any] = md["drifted_slices"]  # type: ignore[assignment]
+    against = f" against {slices['reference']}" if slices.get("reference") else ""
+    detail = (
+        f" (AUC {slices['auc']:.3f}, {slices['items_over_lift']} texts at >= "
+        f"{slices['min_lift']}x; words: {', '.join(slices['terms'][:5])})"
+        if slices["status"] == "drifted"
+        else ""
+    )
+    console.print(f"drifted slices: {slices['status']}{against}{detail}")

@@ -196,3 +196,37 @@ def test_review_queue_to_label_studio_and_back_as_a_batch(tmp_path: Path, monkey
     finally:
         server.down()
         instance.dispose()
+
+
+def test_review_queue_takes_drifted_slices_against_the_served_champions_reference(
+    tmp_path: Path,
+) -> None:
+    """The `review_queue` asset on a copy of `make run`'s home (its MLflow store, data
+    registry and prediction log): the reference is the served champion's out-of-sample
+    training rows, read through the model registry and DVC as the drift check reads them,
+    and a sample of the texts unlike it is queued as `drifted_slice`. No annotation server:
+    the queue waits on disk."""
+    for part in ("mlflow", "registry", "prediction_log"):
+        assert (README_HOME / part).is_dir(), "run `make run` first"
+    home = tmp_path / "home"
+    for part in ("mlflow", "registry", "prediction_log"):
+        shutil.copytree(README_HOME / part, home / part, symlinks=True)
+    log = read_jsonl_log(home / "prediction_log").frame
+    day = datetime.fromtimestamp(float(log["timestamp"].max()), UTC).strftime("%Y-%m-%d")
+    env = user_env(
+        DRIFTWISE_HOME=str(home),
+        DAGSTER_HOME=str(home / "dagster"),
+        DRIFTWISE_ANNOTATION__PORT=str(free_port()),
+        DRIFTWISE_ANNOTATION__REVIEW__DAILY_CAP="60",
+        DRIFTWISE_ANNOTATION__REVIEW__DISAGREEMENT="0",
+        DRIFTWISE_ANNOTATION__REVIEW__DRIFTED="20",
+        DRIFTWISE_ANNOTATION__REVIEW__UNIFORM="10",
+    )
+    out = " ".join(_cli(env, "queue", "--day", day).split())
+    assert "drifted slices: drifted" in out and "against driftwise-sentiment@champion" in out, out
+    queue = pd.read_parquet(home / "review" / "queue" / f"{day}.parquet")
+    drifted = queue[queue["reason"] == "drifted_slice"]
+    assert len(drifted) == 20
+    assert (drifted["drift_ratio"] >= 2.0).all() and (drifted["inclusion_probability"] > 0).all()
+    # the champion trained on no tweet: a mention or a link marks most of what it picked
+    assert drifted["text"].str.contains("@|http|#", regex=True).mean() >= 0.5

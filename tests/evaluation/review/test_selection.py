@@ -7,7 +7,7 @@ import pytest
 
 from data.schema import row_id
 from evaluation.review.policy import ReviewPolicy
-from evaluation.review.selection import COLUMNS, select_for_review
+from evaluation.review.selection import COLUMNS, review_selection, select_for_review
 
 
 def _log(n: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -108,3 +108,48 @@ def test_a_policy_whose_uniform_sample_cannot_fit_is_refused() -> None:
         ReviewPolicy(daily_cap=10, uniform=11)
     with pytest.raises(ValueError):
         ReviewPolicy(daily_cap=10, surprise=1)  # type: ignore[call-arg]
+
+
+def test_drifted_slice_stratum_takes_the_tweets_a_movie_champion_never_saw(
+    vader_df: pd.DataFrame,
+) -> None:
+    """With the champion's reference texts (movie reviews), a day of 90% movie reviews and
+    10% tweets queues tweets as `drifted_slice`, before the low-confidence stratum: a random
+    sample of the texts over the lift, each with inclusion probability m / (texts over it)."""
+    movies = vader_df[vader_df["domain"] == "movies"].drop_duplicates("text")
+    tweets = vader_df[vader_df["domain"] == "tweets"].drop_duplicates("text")
+    movies = movies.sample(frac=1, random_state=1)
+    day = pd.concat([movies.iloc[3000:3900], tweets.sample(100, random_state=1)])
+    rng = np.random.default_rng(0)
+    log = pd.DataFrame(
+        {
+            "text": day["text"].to_numpy(),
+            "label": "pos",
+            "confidence": rng.uniform(0.5, 1.0, len(day)),
+            "sampling_weight": 1.0,
+        }
+    )
+    policy = ReviewPolicy(daily_cap=80, disagreement=0, drifted=30, low_confidence=30, uniform=10)
+    selection = review_selection(log, policy, "d", reference_texts=movies["text"][:3000].tolist())
+    queue = selection.queue
+    assert selection.slices.status == "drifted"
+    assert queue["reason"].value_counts().to_dict() == {
+        "drifted_slice": 30,
+        "low_confidence": 30,
+        "uniform": 10,
+    }
+    drifted = queue[queue["reason"] == "drifted_slice"]
+    assert drifted["text"].isin(set(tweets["text"])).mean() >= 0.9
+    assert (drifted["drift_ratio"] >= policy.drift_min_lift).all()
+    over = int(selection.slices.in_slice.sum())
+    assert over > 30 and np.allclose(drifted["inclusion_probability"], 30 / over)
+    # not the extremes: a sample of the slice, not its 30 highest ratios
+    ratios = np.sort(selection.slices.ratio[selection.slices.in_slice])[::-1]
+    assert sorted(drifted["drift_ratio"], reverse=True) != list(ratios[:30])
+    assert selection.queue.equals(
+        review_selection(log, policy, "d", reference_texts=movies["text"][:3000].tolist()).queue
+    )
+    # without a reference the stratum is off and the rest is as before
+    plain = review_selection(log, policy, "d")
+    assert "drifted_slice" not in set(plain.queue["reason"])
+    assert plain.slices.status.startswith("no reference")
