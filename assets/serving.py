@@ -21,7 +21,7 @@ from pydantic import Field
 
 from assets.evaluation import ChampionModel
 from data.golden_set import GOLDEN_PATH, GoldenRef
-from data.schema import ROW_ID
+from data.schema import DOMAIN, ROW_ID
 from evaluation.cascade import served_against_baseline, tune_from_predictions
 from evaluation.golden_eval.candidate import GoldenEvaluation
 from evaluation.promotion.gate import PromotionDecision
@@ -34,6 +34,7 @@ from evaluation.variants import (
     choose_variant,
     judge_variant,
 )
+from models.bundle import read_bundle_config
 from models.candidate import CandidateRef
 from models.lineage import RECORD_TAG, SNAPSHOT_TAG
 from orchestration.resources import DataRegistryResource, MlflowResource, RuntimeHomeResource
@@ -158,16 +159,29 @@ def model_variants(
         golden,
         model_id(candidate_model.model_name, candidate_model.model_version, "fast"),
     )
+    fast_config = read_bundle_config(candidate_model.bundles["fast"])  # type: ignore[arg-type]
     policy = tune_from_predictions(
-        fast, golden_evaluation.candidate_predictions, golden_evaluation.y_true, golden_set.tag
+        fast,
+        golden_evaluation.candidate_predictions,
+        golden_evaluation.y_true,
+        golden_set.tag,
+        fast_temperature=fast_config.temperature,
+        slices=dict(zip(golden[ROW_ID], golden[DOMAIN].astype(str), strict=True))
+        if DOMAIN in golden.columns
+        else None,
     )
     context.log.info(
-        "cascade: threshold %s, escalates %.0f%% (two-fold %.0f%%), accuracy %.3f vs accurate %.3f",
+        "cascade: threshold %s, escalates %.0f%% (two-fold %.0f%%; by slice %s), accuracy "
+        "%.3f vs accurate %.3f; fast-tier ECE %.3f (%.3f before its temperature %.2f)",
         policy.threshold,
         100 * policy.escalation_rate,
         100 * policy.holdout_escalation_rate,
+        policy.escalation_by_slice,
         policy.cascade_accuracy,
         policy.accurate_accuracy,
+        policy.fast_ece,
+        policy.fast_ece_uncalibrated,
+        policy.fast_temperature,
     )
     baseline = golden_evaluation.baseline_report
     versus = served_against_baseline(
@@ -218,6 +232,10 @@ def model_variants(
             "accurate_accuracy": policy.accurate_accuracy,
             "fast_accuracy": policy.fast_accuracy,
             "accurate_calls_saved": 1.0 - policy.escalation_rate,
+            "escalation_by_slice": dg.MetadataValue.json(policy.escalation_by_slice or {}),
+            "fast_ece": policy.fast_ece,
+            "fast_ece_uncalibrated": policy.fast_ece_uncalibrated,
+            "fast_temperature": policy.fast_temperature,
             "window": policy.window,
             "dagster/row_count": policy.rows,
         },

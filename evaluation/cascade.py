@@ -38,6 +38,14 @@ class CascadePolicy:
     # Of the rows the fast tier keeps (confidence >= threshold), the share where the two
     # tiers' labels differ: what serving's audit expects to see in domain (None: unknown).
     kept_disagreement: float | None = None
+    # The fast tier's top-label ECE on the tuning rows as served (its bundle's temperature,
+    # fitted on the val split: models/calibration.py) and before that temperature.
+    fast_ece: float | None = None
+    fast_ece_uncalibrated: float | None = None
+    fast_temperature: float | None = None
+    # Share escalated per slice of the tuning rows (the golden set's domains): the in-domain
+    # rate is the one the cascade saves most on.
+    escalation_by_slice: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,23 +129,56 @@ def tune_cascade(
 
 
 def tune_from_predictions(
-    fast: "Predictions", accurate: "Predictions", y_true: tuple[str, ...], window: str
+    fast: "Predictions",
+    accurate: "Predictions",
+    y_true: tuple[str, ...],
+    window: str,
+    fast_temperature: float = 1.0,
+    slices: dict[str, str] | None = None,
 ) -> CascadePolicy:
-    """`tune_cascade` on row-aligned fast/accurate golden predictions (aligned by row id)."""
+    """`tune_cascade` on row-aligned fast/accurate golden predictions (aligned by row id),
+    with the fast tier's calibration (`fast_temperature`: what its probabilities were divided
+    by) and the escalation per slice (`slices`: row id -> slice name, e.g. the domain)."""
+    from dataclasses import replace
+
+    from evaluation.stats.metrics import batched_ece
+
     if fast.row_ids is None or accurate.row_ids is None:
         raise ValueError("golden predictions need row ids to be aligned")
     where = {rid: i for i, rid in enumerate(fast.row_ids)}
     order = [where[rid] for rid in accurate.row_ids]
     fast_labels = np.asarray(fast.labels)[order]
-    fast_conf = fast.probs.max(axis=1)[order]
+    probs = fast.probs[order]
+    fast_conf = probs.max(axis=1)
     truth = np.asarray(y_true)
     accurate_labels = np.asarray(accurate.labels)
-    return tune_cascade(
+    fast_ok = fast_labels == truth
+    policy = tune_cascade(
         fast_conf,
-        fast_labels == truth,
+        fast_ok,
         accurate_labels == truth,
         window,
         tiers_disagree=fast_labels != accurate_labels,
+    )
+    # softmax(T * log p) undoes the temperature: the probabilities before calibration.
+    raw = np.exp(fast_temperature * np.log(np.clip(probs, 1e-300, 1.0)))
+    raw /= raw.sum(axis=1, keepdims=True)
+    escalated = (
+        np.ones(len(order), bool) if policy.threshold is None else fast_conf < policy.threshold
+    )
+    by_slice = None
+    if slices is not None:
+        names = np.asarray([slices.get(rid, "") for rid in accurate.row_ids])
+        by_slice = {
+            str(name): round(float(escalated[names == name].mean()), 4)
+            for name in sorted(set(names))
+        }
+    return replace(
+        policy,
+        fast_ece=round(float(batched_ece(fast_conf, fast_ok)), 4),
+        fast_ece_uncalibrated=round(float(batched_ece(raw.max(axis=1), fast_ok)), 4),
+        fast_temperature=round(fast_temperature, 4),
+        escalation_by_slice=by_slice,
     )
 
 

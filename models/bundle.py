@@ -86,6 +86,12 @@ class BundleConfig(BaseModel):
     encoder: EncoderRef | None = None
     head: HeadConfig | None = None
     weights: list[str] = Field(description="The safetensors files of this bundle.")
+    temperature: float = Field(
+        1.0,
+        gt=0.0,
+        description="Logits are divided by it before the softmax (models/calibration.py): "
+        "fitted on the val split for the fast tier; 1.0 in bundles from before it.",
+    )
     metrics: dict[str, float] = Field(default_factory=dict)
     lineage: dict[str, str] = Field(default_factory=dict)
 

@@ -117,7 +117,8 @@ class BagPredictor(Predictor):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
             return self._empty()
-        return torch.softmax(self.bag.logits(texts), dim=-1).cpu().numpy()
+        logits = self.bag.logits(texts) / self.config.temperature  # calibrated at training
+        return torch.softmax(logits, dim=-1).cpu().numpy()
 
 
 class MiniLMPredictor(Predictor):

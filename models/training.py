@@ -41,6 +41,7 @@ from torch import nn
 from data.schema import SPLIT, TEXT
 from data.snapshot import check_snapshot, label_set
 from models.bundle import BundleConfig, save_bundle
+from models.calibration import fit_temperature, nll, softmax, top_label_ece
 from models.datamodules import SnapshotDataModule, balanced_class_weights, frame_fingerprint
 from models.history import JsonlHistoryLogger, read_history
 from models.quiet import quiet_training_warnings
@@ -186,34 +187,58 @@ def _torch_settings(threads: int | None) -> Iterator[None]:
 
 
 @torch.inference_mode()
-def _predict(
+def _logits(
     net: nn.Module, datamodule: SnapshotDataModule, split: str, device: torch.device
 ) -> np.ndarray | None:
     loader = datamodule.eval_dataloader(split)
     if loader is None:
         return None
     net.eval().to(device)
-    preds = []
-    for batch in loader:
-        inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
-        preds.append(net(**inputs).argmax(dim=-1).cpu().numpy())
-    return np.concatenate(preds)
+    out = []
+    with torch.inference_mode():
+        for batch in loader:
+            inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
+            out.append(net(**inputs).float().cpu().numpy())
+    return np.concatenate(out)
+
+
+@dataclass(frozen=True)
+class _Evaluation:
+    reports: dict[str, ClassificationReport]
+    temperature: float  # fitted on val for the fast tier (models/calibration.py), else 1.0
+    calibration: dict[str, float]  # val ECE/NLL before and after, for the bundle's metrics
 
 
 def _evaluate(
-    net: nn.Module, datamodule: SnapshotDataModule, labels: list[str], plan: RunPlan
-) -> dict[str, ClassificationReport]:
-    """Reports of `net` on the val and test splits (on the training device, then CPU)."""
+    net: nn.Module,
+    datamodule: SnapshotDataModule,
+    labels: list[str],
+    plan: RunPlan,
+    calibrate: bool,
+) -> _Evaluation:
+    """Reports of `net` on the val and test splits (on the training device, then CPU), and
+    with `calibrate` its temperature fitted on the val split."""
     device = torch.device("cuda" if plan.accelerator == "gpu" else "cpu")
     datamodule.setup("validate")  # spawn-based DDP set it up in the children only
     reports = {}
+    temperature, calibration = 1.0, {}
     for split in ("val", "test"):
-        preds = _predict(net, datamodule, split, device)
-        if preds is not None:
-            truth = datamodule.targets(datamodule.split_frame(split))
-            reports[split] = ClassificationReport.from_indices(truth, preds, labels)
+        logits = _logits(net, datamodule, split, device)
+        if logits is None:
+            continue
+        truth = datamodule.targets(datamodule.split_frame(split))
+        reports[split] = ClassificationReport.from_indices(truth, logits.argmax(axis=1), labels)
+        if calibrate and split == "val":
+            temperature = fit_temperature(logits, truth)
+            calibration = {
+                "temperature": round(temperature, 4),
+                "val/ece_uncalibrated": round(top_label_ece(softmax(logits), truth), 4),
+                "val/ece": round(top_label_ece(softmax(logits, temperature), truth), 4),
+                "val/nll_uncalibrated": round(nll(logits, truth), 4),
+                "val/nll": round(nll(logits, truth, temperature), 4),
+            }
     net.cpu()
-    return reports
+    return _Evaluation(reports, temperature, calibration)
 
 
 def train(
@@ -308,7 +333,9 @@ def train(
     best = torch.load(best_path, map_location="cpu", weights_only=True)
     parts.module.load_state_dict(best["state_dict"])
     net = parts.module.net
-    reports = _evaluate(net, parts.datamodule, labels, plan)
+    # The fast tier's confidence decides the cascade: calibrate it (models/calibration.py).
+    evaluated = _evaluate(net, parts.datamodule, labels, plan, calibrate=spec.tier == "fast")
+    reports = evaluated.reports
 
     epochs_run = max(0, trainer.current_epoch - start_epoch)
     history = read_history(work_dir / "history.jsonl")
@@ -321,7 +348,9 @@ def train(
             "val/macro_f1": reports["val"].macro_f1,
             **({"test/macro_f1": reports["test"].macro_f1} if "test" in reports else {}),
             **({TRUNCATED_SHARE: round(truncation.share, 4)} if truncation else {}),
+            **evaluated.calibration,
         },
+        temperature=evaluated.temperature,
         lineage={
             "spec_fingerprint": spec.fingerprint(),
             "snapshot_fingerprint": snap_fp,

@@ -261,6 +261,12 @@ def test_promoted_champion_gets_a_tuned_cascade_and_a_bento(good: ChainRun) -> N
     assert variants["rows"] == golden.candidate_report.n
     assert variants["cascade_accuracy"] >= variants["accurate_accuracy"] - variants["tolerance"]
     assert 0.0 <= variants["escalation_rate"] <= 1.0
+    # the fast tier served calibrated (its val-fitted temperature), measured on the golden
+    # rows before and after, and the escalation per golden domain, all in the record
+    policy = record.sections["cascade"]["policy"]
+    assert policy["fast_temperature"] > 0 and policy["fast_ece"] is not None
+    assert policy["fast_ece"] <= policy["fast_ece_uncalibrated"] + 0.02
+    assert set(policy["escalation_by_slice"]) == set(load_golden().frame["domain"])
     # the served answer (this cascade) measured against the TF-IDF+LR baseline, recorded
     served = record.sections["cascade"]
     assert served["dropped"] is False and served["served_macro_f1"] >= served["baseline_low"]

@@ -107,3 +107,37 @@ def test_served_answer_is_measured_against_the_baseline_low_bound():
     assert cascade["served_macro_f1"] < 0.9 and cascade["below"] is True  # r0, r1 kept wrong
     assert served_against_baseline(fast, accurate, truth, 0.99, 0.9)["below"] is False
     assert served_against_baseline(fast, accurate, truth, 0.8, None)["below"] is False
+
+
+def test_tuned_from_predictions_reports_calibration_and_escalation_by_slice() -> None:
+    """tune_from_predictions: the fast tier's ECE as served and before its temperature (its
+    probabilities un-scaled exactly), and the share escalated per slice."""
+    from evaluation.cascade import tune_from_predictions
+    from evaluation.stats.predictions import Predictions
+
+    rng = np.random.default_rng(0)
+    n = 400
+    truth = rng.choice(["a", "b"], n)
+    logits = rng.normal(0, 3, (n, 2))
+    right = rng.random(n) < 0.75  # the fast tier is right 75% of the time ...
+    top = np.where(right, (truth == "b").astype(int), (truth == "a").astype(int))
+    logits[np.arange(n), top] += 6.0  # ... with logits far too sure of it
+    temperature = 4.0
+    calibrated = np.exp(logits / temperature)
+    calibrated /= calibrated.sum(axis=1, keepdims=True)
+    ids = tuple(f"r{i}" for i in range(n))
+    labels = tuple(np.array(["a", "b"])[top])
+    fast = Predictions("fast", ("a", "b"), calibrated, labels, ids)
+    accurate = Predictions("acc", ("a", "b"), np.full((n, 2), 0.5), tuple(truth), ids)
+    slices = {rid: ("in" if i % 2 else "out") for i, rid in enumerate(ids)}
+    policy = tune_from_predictions(fast, accurate, tuple(truth), "w", temperature, slices)
+    raw = np.exp(logits - logits.max(axis=1, keepdims=True))
+    raw /= raw.sum(axis=1, keepdims=True)
+    from evaluation.stats.metrics import batched_ece
+
+    assert policy.fast_ece_uncalibrated == round(float(batched_ece(raw.max(1), right)), 4)
+    assert policy.fast_ece is not None and policy.fast_ece < policy.fast_ece_uncalibrated
+    assert policy.fast_temperature == 4.0
+    assert set(policy.escalation_by_slice or {}) == {"in", "out"}
+    overall = np.mean(list((policy.escalation_by_slice or {}).values()))
+    assert overall == pytest.approx(policy.escalation_rate, abs=1e-3)
