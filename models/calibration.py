@@ -41,9 +41,14 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return np.exp(log_softmax(np.asarray(logits, dtype=np.float64) / temperature, axis=1))
 
 
-def top_label_ece(probs: np.ndarray, targets: np.ndarray) -> float:
-    """Top-label ECE (evaluation/stats/metrics.batched_ece, 15 equal-width bins)."""
-    from evaluation.stats.metrics import batched_ece
-
-    correct = probs.argmax(axis=1) == np.asarray(targets)
-    return float(batched_ece(probs.max(axis=1), correct))
+def top_label_ece(probs: np.ndarray, targets: np.ndarray, n_bins: int = 15) -> float:
+    """Top-label ECE over equal-width bins: the definition evaluation/stats/metrics.py's
+    `batched_ece` uses (models sits below evaluation, so training computes its own; a test
+    holds the two equal)."""
+    conf = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == np.asarray(targets)).astype(np.float64)
+    # Right-closed bins (lo, hi], confidence 0 in the first: as batched_ece.
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
+    gap = np.bincount(bins, correct, n_bins) - np.bincount(bins, conf, n_bins)
+    return float(np.abs(gap).sum() / max(len(conf), 1))

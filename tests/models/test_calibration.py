@@ -22,6 +22,18 @@ def test_a_known_overconfidence_is_recovered() -> None:
     assert (softmax(3 * z, t).argmax(1) == z.argmax(1)).all()
 
 
+def test_training_s_ece_is_evaluation_s_ece() -> None:
+    """models cannot import evaluation (tests/test_layering.py): the two ECEs must agree."""
+    from evaluation.stats.metrics import batched_ece
+
+    rng = np.random.default_rng(1)
+    probs = softmax(rng.normal(0, 2, (3000, 4)))
+    probs[:5] = np.eye(4)[[0, 1, 2, 3, 0]]  # confidence exactly 1.0 (the last bin's edge)
+    y = rng.integers(0, 4, 3000)
+    expected = float(batched_ece(probs.max(1), probs.argmax(1) == y))
+    assert top_label_ece(probs, y) == pytest.approx(expected, abs=1e-12)
+
+
 def test_nothing_to_learn_from_gives_one() -> None:
     assert fit_temperature(np.zeros((5, 2)), np.zeros(5, int)) == 1.0
     assert fit_temperature(np.zeros((1, 2)), np.array([1])) == 1.0
