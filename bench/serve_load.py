@@ -17,6 +17,11 @@ cache never answers); an aiohttp client on the same 2 cores keeps C requests in 
 
 Usage: python bench/serve_load.py [--seconds 8] [--levels 1,8,32,64]
                                   [--only accurate,fast,cascade,burst]
+                                  [--servers ours,split,off,naive] [--open-loop-share 0.7]
+
+Our rows also run **open loop** at `--open-loop-share` (0.7) of their best closed-loop
+req/s: requests start on a fixed schedule, so queueing shows in p99 (the issue's "p99 <= 3x
+p50 at 70% of peak load").
 
 Measured 2026-12-07, 2 cores (AMD EPYC), champion driftwise-sentiment:v2 of `make run`,
 8 s per level. Accurate-tier rows (`--only accurate`, a quiet machine):
@@ -194,6 +199,57 @@ async def load(url: str, texts: list[str], concurrency: int, seconds: float) -> 
     }
 
 
+async def load_at_rate(url: str, texts: list[str], rate: float, seconds: float) -> dict[str, float]:
+    """Open loop: requests start on a fixed schedule of `rate` per second whatever the
+    server's pace (a closed loop slows its clients down with the server and hides queueing),
+    so the latency percentiles are those a user sees at that load."""
+    import aiohttp
+
+    latencies: list[float] = []
+    status: dict[int, int] = {}
+    errors = 0
+
+    async def one(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        n = next(SEQUENCE)
+        started = time.perf_counter()
+        try:
+            body = {"texts": [f"{texts[n % len(texts)]} (review {n})"]}
+            async with session.post(f"{url}/classify", json=body) as response:
+                await response.read()
+                status[response.status] = status.get(response.status, 0) + 1
+                if response.status != 200:
+                    errors += 1
+                    return
+        except aiohttp.ClientError:
+            errors += 1
+            return
+        latencies.append(time.perf_counter() - started)
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=120), connector=connector
+    ) as session:
+        started = time.perf_counter()
+        tasks = []
+        for i in range(int(rate * seconds)):
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(session)))
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - started
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return {
+        "rps": len(latencies) / wall,
+        "p50": q[49] * 1000,
+        "p95": q[94] * 1000,
+        "p99": q[98] * 1000,
+        "errors": errors,
+        "5xx": sum(n for code, n in status.items() if code >= 500),
+    }
+
+
 def wait_ready(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
     import urllib.request
 
@@ -333,8 +389,21 @@ def main() -> None:
     parser.add_argument(
         "--only", default="", help="Comma list of row groups: accurate,fast,cascade,burst"
     )
+    parser.add_argument(
+        "--servers",
+        default="ours,split,off,naive",
+        help="Comma list of servers to run: ours, split, off (batching off), naive",
+    )
+    parser.add_argument(
+        "--open-loop-share",
+        type=float,
+        default=0.7,
+        help="Our rows also run open loop at this share of their best closed-loop req/s "
+        "(0 turns it off): p99 against p50 at that load.",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    servers = set(args.servers.split(","))
     groups = set(args.only.split(",")) if args.only else {"accurate", "fast", "cascade", "burst"}
 
     from bento.state import ServingState, read_state, write_state
@@ -376,6 +445,9 @@ def main() -> None:
         variant: str,
         burst: bool = False,
     ) -> None:
+        kind = {"ours": "ours", "naive": "naive", "ours, batching off": "off"}.get(label, "split")
+        if kind not in servers:
+            return
         row_home = tmp / f"{group}-{len(results)}-{label.split()[0]}"
         store = row_home / "bentoml"
         stage_store(store, source, served, tiers, metadata)
@@ -412,6 +484,17 @@ def main() -> None:
                 print(
                     f"{group} | {label} c={c}: {r['rps']:.1f} req/s p50 {r['p50']:.0f} ms "
                     f"p99 {r['p99']:.0f} ms errors {r['errors']}",
+                    flush=True,
+                )
+            if label == "ours" and args.open_loop_share > 0:
+                peak = max(r["rps"] for g, lab, _, r in results if g == group and lab == label)
+                rate = args.open_loop_share * peak
+                r = asyncio.run(load_at_rate(url, texts, rate, args.seconds))
+                results.append((group, label, f"open loop {rate:.0f}/s", r))
+                print(
+                    f"{group} | {label} open loop {rate:.0f}/s: p50 {r['p50']:.0f} ms "
+                    f"p99 {r['p99']:.0f} ms ({r['p99'] / max(r['p50'], 1e-9):.1f}x) "
+                    f"errors {r['errors']}",
                     flush=True,
                 )
             if burst:
