@@ -143,7 +143,8 @@ def review_selection(
     items = items.assign(drift_ratio=np.where(slices.in_slice, slices.ratio, np.nan))
     items = items[~items["review_key"].isin(queued or set())]
     items = items.sort_values(["confidence", "review_key"], kind="stable")
-    budget = policy.daily_cap - min(policy.uniform, len(items))
+    reserved = min(policy.uniform, len(items))  # the uniform sample always fits
+    budget = policy.daily_cap - reserved
     taken: list[pd.DataFrame] = []
 
     def take(mask: pd.Series, limit: int, reason: str) -> None:
@@ -153,14 +154,13 @@ def review_selection(
         taken.append(chosen.assign(reason=reason, inclusion_probability=chosen["p_logged"]))
         items = items.drop(chosen.index)
 
-    def sample(mask: pd.Series, limit: int, reason: str) -> None:
-        # A random sample of the stratum, not its extremes: the highest density ratios are
-        # the oddest texts, and labelling them taught less (bench/review_strategies.py).
+    def sample(mask: pd.Series, limit: int, reason: str, draw_key: str) -> None:
+        # A simple random sample of the stratum: inclusion m / R within it.
         nonlocal items, budget
         pool = items[mask]
         m = max(0, min(limit, budget, len(pool)))
         if m:
-            picked = _draw(f"{partition}:{reason}", policy.seed).choice(len(pool), m, False)
+            picked = _draw(draw_key, policy.seed).choice(len(pool), m, False)
             chosen = pool.iloc[np.sort(picked)]
             share = chosen["p_logged"] * m / len(pool)
             taken.append(chosen.assign(reason=reason, inclusion_probability=share))
@@ -168,17 +168,14 @@ def review_selection(
             budget -= m
 
     take(items["other_label"].notna(), policy.disagreement, "disagreement")
-    sample(items["drift_ratio"].notna(), policy.drifted, "drifted_slice")
+    # Drifted slices are sampled, not taken from their extreme: the highest density ratios
+    # are the oddest texts, and labelling them taught less (bench/review_strategies.py).
+    sample(
+        items["drift_ratio"].notna(), policy.drifted, "drifted_slice", f"{partition}:drifted_slice"
+    )
     take(items["confidence"] < policy.max_confidence, policy.low_confidence, "low_confidence")
-    m = min(policy.uniform, len(items))
-    if m:
-        picked = _draw(partition, policy.seed).choice(len(items), size=m, replace=False)
-        chosen = items.iloc[np.sort(picked)]
-        taken.append(
-            chosen.assign(
-                reason="uniform", inclusion_probability=chosen["p_logged"] * m / len(items)
-            )
-        )
+    budget += reserved
+    sample(items["review_key"].notna(), policy.uniform, "uniform", partition)
     queue = pd.concat(taken, ignore_index=True) if taken else pd.DataFrame()
     if queue.empty:
         return Selection(pd.DataFrame(columns=COLUMNS), slices)
