@@ -112,6 +112,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import aiohttp
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The last commit with the front -> worker design (BentoML's adaptive batcher in a second
@@ -157,46 +161,63 @@ app = Starlette(routes=[Route("/classify", classify, methods=["POST"]), Route("/
 SEQUENCE = itertools.count()
 
 
+class _Tally:
+    """One level's requests: each posts one never-repeated text; latencies of the 200s,
+    errors, and status counts, summarised as req/s and percentiles."""
+
+    def __init__(self, url: str, texts: list[str]) -> None:
+        self.url, self.texts = url, texts
+        self.latencies: list[float] = []
+        self.status: dict[int, int] = {}
+        self.errors = 0
+
+    async def one(self, session: "aiohttp.ClientSession") -> None:
+        import aiohttp
+
+        n = next(SEQUENCE)
+        body = {"texts": [f"{self.texts[n % len(self.texts)]} (review {n})"]}
+        started = time.perf_counter()
+        try:
+            async with session.post(f"{self.url}/classify", json=body) as response:
+                await response.read()
+                self.status[response.status] = self.status.get(response.status, 0) + 1
+                if response.status != 200:
+                    self.errors += 1
+                    return
+        except aiohttp.ClientError:
+            self.errors += 1
+            return
+        self.latencies.append(time.perf_counter() - started)
+
+    def summary(self, wall: float) -> dict[str, float]:
+        lat = self.latencies
+        q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [0.0] * 99
+        return {
+            "rps": len(lat) / wall,
+            "p50": q[49] * 1000,
+            "p95": q[94] * 1000,
+            "p99": q[98] * 1000,
+            "errors": self.errors,
+            "5xx": sum(n for code, n in self.status.items() if code >= 500),
+        }
+
+
 async def load(url: str, texts: list[str], concurrency: int, seconds: float) -> dict[str, float]:
+    """Closed loop: `concurrency` clients, each sending its next request when the last one
+    returns, for `seconds`."""
     import aiohttp
 
-    latencies: list[float] = []
-    errors = 0
-    status: dict[int, int] = {}
+    tally = _Tally(url, texts)
     deadline = time.perf_counter() + seconds
 
     async def client(session: aiohttp.ClientSession) -> None:
-        nonlocal errors
         while time.perf_counter() < deadline:
-            n = next(SEQUENCE)
-            text = f"{texts[n % len(texts)]} (review {n})"
-            started = time.perf_counter()
-            try:
-                async with session.post(f"{url}/classify", json={"texts": [text]}) as response:
-                    await response.read()
-                    status[response.status] = status.get(response.status, 0) + 1
-                    if response.status != 200:
-                        errors += 1
-                        continue
-            except aiohttp.ClientError:
-                errors += 1
-                continue
-            latencies.append(time.perf_counter() - started)
+            await tally.one(session)
 
-    timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
         started = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(concurrency)))
-        wall = time.perf_counter() - started
-    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-    return {
-        "rps": len(latencies) / wall,
-        "p50": q[49] * 1000,
-        "p95": q[94] * 1000,
-        "p99": q[98] * 1000,
-        "errors": errors,
-        "5xx": sum(n for code, n in status.items() if code >= 500),
-    }
+        return tally.summary(time.perf_counter() - started)
 
 
 async def load_at_rate(url: str, texts: list[str], rate: float, seconds: float) -> dict[str, float]:
@@ -205,49 +226,20 @@ async def load_at_rate(url: str, texts: list[str], rate: float, seconds: float) 
     so the latency percentiles are those a user sees at that load."""
     import aiohttp
 
-    latencies: list[float] = []
-    status: dict[int, int] = {}
-    errors = 0
-
-    async def one(session: aiohttp.ClientSession) -> None:
-        nonlocal errors
-        n = next(SEQUENCE)
-        started = time.perf_counter()
-        try:
-            body = {"texts": [f"{texts[n % len(texts)]} (review {n})"]}
-            async with session.post(f"{url}/classify", json=body) as response:
-                await response.read()
-                status[response.status] = status.get(response.status, 0) + 1
-                if response.status != 200:
-                    errors += 1
-                    return
-        except aiohttp.ClientError:
-            errors += 1
-            return
-        latencies.append(time.perf_counter() - started)
-
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=120), connector=connector
-    ) as session:
+    tally = _Tally(url, texts)
+    session = aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=120), connector=aiohttp.TCPConnector(limit=0)
+    )
+    async with session:
         started = time.perf_counter()
         tasks = []
         for i in range(int(rate * seconds)):
             delay = started + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(session)))
+            tasks.append(asyncio.create_task(tally.one(session)))
         await asyncio.gather(*tasks)
-        wall = time.perf_counter() - started
-    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-    return {
-        "rps": len(latencies) / wall,
-        "p50": q[49] * 1000,
-        "p95": q[94] * 1000,
-        "p99": q[98] * 1000,
-        "errors": errors,
-        "5xx": sum(n for code, n in status.items() if code >= 500),
-    }
+        return tally.summary(time.perf_counter() - started)
 
 
 def wait_ready(url: str, process: subprocess.Popen, timeout: float = 180) -> None:

@@ -12,7 +12,7 @@ disagree more than `kept_disagreement` - measured here, on the window the policy
 allows (bento/engine.py, `CascadeAudit`).
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -139,8 +139,6 @@ def tune_from_predictions(
     """`tune_cascade` on row-aligned fast/accurate golden predictions (aligned by row id),
     with the fast tier's calibration (`fast_temperature`: what its probabilities were divided
     by) and the escalation per slice (`slices`: row id -> slice name, e.g. the domain)."""
-    from dataclasses import replace
-
     from evaluation.stats.metrics import batched_ece
 
     if fast.row_ids is None or accurate.row_ids is None:
