@@ -30,6 +30,7 @@ from typing import Any
 
 import bentoml
 import numpy as np
+from bentoml._internal.context import server_context  # pinned bentoml: the label source
 from starlette.responses import JSONResponse
 
 from bento.batcher import Batcher, Overloaded
@@ -56,7 +57,13 @@ from bento.schemas import (
     fit_texts,
 )
 from bento.settings import ServiceSettings
-from bento.state import ServingState, read_state, tag_version, write_state
+from bento.state import (
+    ServingState,
+    deployment_version,
+    read_state,
+    tag_version,
+    write_state,
+)
 from bento.store import CASCADE_KEY, KEPT_DISAGREEMENT_KEY, load_stored, load_tiers
 from data.home import HomeLayout
 
@@ -264,6 +271,15 @@ class Driftwise:
         self._loading = asyncio.Lock()
         self._in_flight = 0
         quiet_client_errors()
+        # Label BentoML's series from the first request on, before the models load lazily.
+        server_context.bento_version = deployment_version(self._stored_state())
+
+    def _stored_state(self) -> ServingState:
+        state = read_state(self.home)
+        if state.champion is None and self.settings.champion_tag:
+            # A built Bento names its champion (bento/build.py); no state file yet.
+            state.champion = self.settings.champion_tag
+        return state
 
     def _forward(self, model_key: str, tier: str, texts: list[str]) -> np.ndarray:
         """Runs in the batcher's forward thread."""
@@ -307,17 +323,20 @@ class Driftwise:
                 models[role] = await self._load(tag)
         self.engine.models = {k: v for k, v in models.items() if k != "previous"}  # type: ignore[misc]
         self.engine.routing = Routing(state.routing.mode, state.routing.challenger_weight)
+        self._set_state(state)
+
+    def _set_state(self, state: ServingState) -> None:
         self.state = state
+        # BentoML labels its own series with the Bento's version, read per request; from
+        # source (`bentoml serve bento.service:Driftwise`) it would be "not available", and
+        # a built Bento's would go stale after a live swap. One process serves, so this holds.
+        server_context.bento_version = deployment_version(state)
 
     async def _ready(self) -> bool:
         if self.state is None:
             async with self._loading:
                 if self.state is None:
-                    state = read_state(self.home)
-                    if state.champion is None and self.settings.champion_tag:
-                        # A built Bento names its champion (bento/build.py); no state file yet.
-                        state.champion = self.settings.champion_tag
-                    await self._apply(state)
+                    await self._apply(self._stored_state())
         return "champion" in self.engine.models
 
     def _admin(self, ctx: bentoml.Context) -> dict[str, str] | None:
@@ -488,7 +507,7 @@ class Driftwise:
             return self._refuse(ctx, 409, f"mode {update.mode!r} needs a loaded challenger")
         state = self.state.model_copy(update={"routing": update})
         self.engine.routing = Routing(update.mode, update.challenger_weight)
-        self.state = state
+        self._set_state(state)
         write_state(self.home, state)
         return {"routing": update.model_dump()}
 

@@ -30,6 +30,18 @@ def tag_version(tag: str | None) -> str | None:
     return tag.rsplit(":v", 1)[-1] if tag and ":v" in tag else None
 
 
+def deployment_version(state: ServingState) -> str:
+    """What BentoML's own request series carry as `service_version`: the champion's model
+    version, then the challenger's with its routing while one takes traffic ("1",
+    "1+2:canary", "1+2:shadow"). Those series count requests, not arms (ours count arms), so
+    they name the deployment that answered."""
+    version = tag_version(state.champion) or "none"
+    challenger = tag_version(state.challenger)
+    if challenger and state.routing.mode != "off":
+        version += f"+{challenger}:{state.routing.mode}"
+    return version
+
+
 def serving_dir(home: Path) -> Path:
     return HomeLayout(Path(home)).serving
 

@@ -11,6 +11,7 @@ import time
 
 import bentoml
 import pytest
+from bentoml._internal.context import server_context
 from starlette.testclient import TestClient
 
 from bento.schemas import MAX_TEXT_CHARS, MAX_TEXTS
@@ -241,6 +242,8 @@ def test_admin_routes_traffic_live_and_persists_it(client, served):
     assert ok.status_code == 200
     answer = client.post("/classify", json={"texts": ["Who wrote Hamlet ?"], "key": "u1"}).json()
     assert answer["arm"] == "challenger" and answer["model_version"] == v2
+    # BentoML's own request series are labelled with what serves now (read per request)
+    assert server_context.bento_version == f"1+{v2}:canary"
     state = read_state(client.home)
     assert state.challenger == served.tags["2"] and state.routing.challenger_weight == 1.0
     # promote: the challenger becomes champion, the old champion stays warm as previous
@@ -248,5 +251,6 @@ def test_admin_routes_traffic_live_and_persists_it(client, served):
     state = read_state(client.home)
     assert state.champion == served.tags["2"] and state.previous == served.tags["1"]
     assert state.challenger is None and state.routing.mode == "off"
+    assert server_context.bento_version == v2
     missing = client.post("/admin/load", json={"version": "99", "role": "champion"}, headers=AUTH)
     assert missing.status_code == 404

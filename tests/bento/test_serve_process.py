@@ -5,8 +5,8 @@ champion in the real embedded MLflow. Checks: /readyz, concurrent /classify all 
 (texts of different requests batched into shared forwards), a lone request's latency after
 a burst back within 2x of its latency before it (relative, same run: no learned wait left
 behind), a hostile body is a 4xx on the real server and an oversized declared body is a 413
-before it is sent, /metrics carries our series with cost per model version, the pid-file
-stop frees the port."""
+before it is sent, /metrics carries our series with cost per model version and BentoML's
+with the model version, the pid-file stop frees the port."""
 
 import json
 import socket
@@ -64,6 +64,18 @@ def test_bentoml_serve_answers_batches_and_stops(served):
         with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
             metrics = response.read().decode()
         assert 'driftwise_requests_total{arm="champion",model_version="1",outcome="ok"}' in metrics
+        # BentoML's own series carry the model version too (bento/state.py: deployment_version),
+        # from the first request on (BentoML pre-creates zero series at start, before us)
+        counted = [
+            x
+            for x in metrics.splitlines()
+            if x.startswith("bentoml_service_request_total{") and not x.endswith(" 0.0")
+        ]
+        assert counted and all('service_version="1"' in x for x in counted), counted
+        assert (
+            'bentoml_service_request_total{endpoint="/classify",http_response_code="200",'
+            'runner_name="driftwise",service_name="driftwise",service_version="1"}'
+        ) in metrics
 
         def value(series: str) -> float:
             (line,) = [x for x in metrics.splitlines() if x.startswith(series)]
