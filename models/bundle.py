@@ -35,6 +35,7 @@ from models.tfidf import FEATURIZER_FILE, TfidfConfig
 # drift check, every Dagster run loading the Definitions) must not pay torch's import.
 if TYPE_CHECKING:
     import torch
+    from model2vec import StaticModel
     from torch import nn
 
     from models.tfidf import TfidfFeaturizer
@@ -83,6 +84,11 @@ class BundleConfig(BaseModel):
     n_features: int | None = Field(None, description="Vocabulary columns of a tfidf_bag.")
     hashing: HashingConfig | None = None
     embed_dim: int | None = None
+    static_dim: int | None = Field(
+        None,
+        description="Width of a tfidf_bag's static embeddings (models.static_embeddings, "
+        "saved in the bundle's static/); None: the bag alone.",
+    )
     encoder: EncoderRef | None = None
     head: HeadConfig | None = None
     weights: list[str] = Field(description="The safetensors files of this bundle.")
@@ -143,9 +149,10 @@ def save_bundle(
     config: BundleConfig,
     out_dir: Path,
     featurizer: TfidfFeaturizer | None = None,
+    static: StaticModel | None = None,
 ) -> Path:
-    """Write `net`, `config` (and a tfidf_bag's fitted `featurizer`) to `out_dir`, replacing it
-    whole (written aside, then moved)."""
+    """Write `net`, `config` (and a tfidf_bag's fitted `featurizer` and `static` embeddings)
+    to `out_dir`, replacing it whole (written aside, then moved)."""
     from safetensors.torch import save_file
 
     files = weight_files(net, config.architecture)
@@ -161,6 +168,12 @@ def save_bundle(
         save_file(state, str(tmp / name), metadata={"format": "pt"})
     if featurizer is not None:
         featurizer.save(tmp)
+    if (static is not None) != (config.static_dim is not None):
+        raise ValueError("config.static_dim and the static embeddings go together")
+    if static is not None:
+        from models.static_embeddings import STATIC_DIR
+
+        static.save_pretrained(tmp / STATIC_DIR)
     (tmp / CONFIG_FILE).write_text(json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -175,6 +188,8 @@ def read_bundle_config(bundle_dir: Path) -> BundleConfig:
     if config.format_version != BUNDLE_FORMAT:
         raise ValueError(f"bundle format {config.format_version} != supported {BUNDLE_FORMAT}")
     needed = [*config.weights, *([FEATURIZER_FILE] if config.architecture == "tfidf_bag" else [])]
+    if config.static_dim is not None:
+        needed += [f"static/{f}" for f in ("config.json", "model.safetensors", "tokenizer.json")]
     missing = [w for w in needed if not (bundle_dir / w).is_file()]
     if missing:
         raise FileNotFoundError(f"bundle {bundle_dir} lacks weight files {missing}")

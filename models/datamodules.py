@@ -7,7 +7,7 @@ subclasses say how a split becomes tensors. Heavy, cacheable preparation happens
 
 import hashlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning as L
 import numpy as np
@@ -19,7 +19,11 @@ from data.schema import LABEL, ROW_ID, SPLIT, TEXT
 from data.snapshot import REQUIRED_COLUMNS
 from models.embedding_cache import EmbeddingCache
 from models.hashing import HashedNgramFeaturizer
+from models.static_embeddings import embed as embed_static
 from models.tfidf import TfidfFeaturizer
+
+if TYPE_CHECKING:
+    from model2vec import StaticModel
 
 
 def balanced_class_weights(train_labels: np.ndarray, num_classes: int) -> list[float]:
@@ -167,14 +171,16 @@ def bag_tensors(bags: list[np.ndarray]) -> dict[str, torch.Tensor]:
 
 
 def collate_bags(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-    """Bag items -> (indices, offsets, labels), plus the rows' `weights` when items carry
-    them (TF-IDF bags)."""
+    """Bag items -> (indices, offsets, labels), plus the rows' `weights` (TF-IDF bags) and
+    `static` embeddings when items carry them."""
     batch = {
         **bag_tensors([item["indices"] for item in items]),
         "labels": torch.tensor([item["labels"] for item in items], dtype=torch.long),
     }
     if items and "weights" in items[0]:
         batch["weights"] = torch.from_numpy(np.concatenate([item["weights"] for item in items]))
+    if items and "static" in items[0]:
+        batch["static"] = torch.from_numpy(np.stack([item["static"] for item in items]))
     return batch
 
 
@@ -197,7 +203,8 @@ def _bags(featurizer: HashedNgramFeaturizer, texts: list[str]) -> list[np.ndarra
 
 class TfidfBagDataModule(SnapshotDataModule):
     """Fast tier: texts as TF-IDF weighted vocabulary columns (models.tfidf), featurised in
-    `setup` by a featuriser already fitted on the train split."""
+    `setup` by a featuriser already fitted on the train split; with `static` (a model2vec
+    model, models.static_embeddings) each row also carries its static embedding."""
 
     collate_fn = staticmethod(collate_bags)
 
@@ -206,16 +213,23 @@ class TfidfBagDataModule(SnapshotDataModule):
         snapshot: pd.DataFrame,
         labels: list[str],
         featurizer: TfidfFeaturizer,
+        static: "StaticModel | None" = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(snapshot, labels, **kwargs)
         self.featurizer = featurizer
+        self.static = static
 
     def _build(self, frame: pd.DataFrame, targets: np.ndarray) -> Dataset:
-        indices, offsets, weights = self.featurizer(frame[TEXT].tolist())
+        texts = frame[TEXT].tolist()
+        indices, offsets, weights = self.featurizer(texts)
         cuts = offsets[1:]
         rows = zip(np.split(indices, cuts), np.split(weights, cuts), targets, strict=True)
-        return _ListDataset([{"indices": i, "weights": w, "labels": int(y)} for i, w, y in rows])
+        items = [{"indices": i, "weights": w, "labels": int(y)} for i, w, y in rows]
+        if self.static is not None:
+            for item, vector in zip(items, embed_static(self.static, texts), strict=True):
+                item["static"] = vector
+        return _ListDataset(items)
 
 
 class EmbeddingDataModule(SnapshotDataModule):

@@ -19,9 +19,14 @@ from models.components.bag import HashedBagNet
 from models.components.encoder import MiniLMEncoder
 from models.components.head import ClassifierHead
 from models.hashing import HashedNgramFeaturizer
+from models.static_embeddings import STATIC_DIR
+from models.static_embeddings import embed as embed_static
+from models.static_embeddings import load as load_static
 from models.tfidf import TfidfFeaturizer
 
 if TYPE_CHECKING:
+    from model2vec import StaticModel
+
     from models.encoder_runtime import Encoder
 
 
@@ -66,6 +71,7 @@ class BagScorer:
         net: HashedBagNet,
         batch_size: int = 1024,
         featurizer: TfidfFeaturizer | None = None,
+        static: "StaticModel | None" = None,
     ) -> None:
         if featurizer is None and config.hashing is None:
             raise ValueError(f"{config.architecture} bundle lacks the hashing config of its bag")
@@ -74,14 +80,18 @@ class BagScorer:
         )
         self.net = net.eval()
         self.batch_size = batch_size
+        self.static = static
 
     @torch.inference_mode()
     def logits(self, texts: Sequence[str]) -> torch.Tensor:
         out = []
         device = self.net.classifier.weight.device
         for start in range(0, len(texts), self.batch_size):
-            arrays = self.featurizer(list(texts[start : start + self.batch_size]))
-            out.append(self.net(*(torch.from_numpy(a).to(device) for a in arrays)))
+            chunk = list(texts[start : start + self.batch_size])
+            inputs = [torch.from_numpy(a).to(device) for a in self.featurizer(chunk)]
+            if self.static is not None:  # only a tfidf_bag has them: (indices, offsets, weights)
+                inputs.append(torch.from_numpy(embed_static(self.static, chunk)).to(device))
+            out.append(self.net(*inputs))
         return torch.cat(out).float()
 
 
@@ -95,9 +105,18 @@ def load_bag(config: BundleConfig, bundle_dir: Path, file: str, device: str = "c
             raise ValueError(
                 f"featurizer has {featurizer.n_features} columns, config {config.n_features}"
             )
-        net = HashedBagNet(featurizer.n_features, config.embed_dim, len(config.labels), mode="sum")
+        static = load_static(Path(bundle_dir) / STATIC_DIR) if config.static_dim else None
+        if static is not None and static.dim != config.static_dim:
+            raise ValueError(f"static embeddings are {static.dim} wide, config {config.static_dim}")
+        net = HashedBagNet(
+            featurizer.n_features,
+            config.embed_dim,
+            len(config.labels),
+            mode="sum",
+            static_dim=config.static_dim or 0,
+        )
         net.load_state_dict(load_file(str(Path(bundle_dir) / file)))
-        return BagScorer(config, net.to(device), featurizer=featurizer)
+        return BagScorer(config, net.to(device), featurizer=featurizer, static=static)
     if config.hashing is None:
         raise ValueError(f"{config.architecture} bundle lacks hashing for its bag")
     net = HashedBagNet(config.hashing.n_buckets, config.embed_dim, len(config.labels))

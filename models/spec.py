@@ -84,6 +84,14 @@ class TrainSpec(BaseModel):
     tfidf: TfidfConfig = Field(default_factory=TfidfConfig)
     hashing: HashingConfig = Field(default_factory=HashingConfig)
     embed_dim: int = Field(32, ge=2, description="Bag embedding width (both bags).")
+    # On: trained by `make run` on movies only, the bag alone scored .645 on the four-domain
+    # golden set and the cascade escalated 83% of it; with static embeddings beside it .684
+    # (bench/cascade_fast_tier.py). Costs one distillation per home (~12 s) and ~15 MB a bundle.
+    static_embeddings: bool = Field(
+        True,
+        description="fast tier: add model2vec static embeddings distilled from the packaged "
+        "MiniLM (models.static_embeddings) beside the TF-IDF bag; their logits add.",
+    )
     # accurate tier
     # 256, not 512: 512 raised mean val macro-F1 on the three bench datasets (.802 -> .812)
     # but on a small training set it made the head overconfident on irrelevant words (the

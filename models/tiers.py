@@ -6,7 +6,7 @@ own Trainer (e.g. `Trainer(fast_dev_run=True)`), or under a plain PyTorch loop.
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from torch import nn
@@ -27,7 +27,11 @@ from models.embedding_cache import EmbeddingCache, MiniLMEmbedder, minilm_cache_
 from models.hashing import HashedNgramFeaturizer
 from models.lit_modules import ClassifierLitModule, HashedBagLitModule, MiniLMLitModule
 from models.spec import RunPlan, TrainSpec
+from models.static_embeddings import distilled
 from models.tfidf import TfidfFeaturizer
+
+if TYPE_CHECKING:
+    from model2vec import StaticModel
 
 
 @dataclass
@@ -38,6 +42,7 @@ class TierParts:
     module: ClassifierLitModule
     bundle_fields: dict[str, Any]  # BundleConfig fields specific to the architecture
     featurizer: TfidfFeaturizer | None = None  # a fitted featuriser the bundle must keep
+    static: "StaticModel | None" = None  # the fast tier's static embeddings, kept too
 
 
 def build_tier(
@@ -60,17 +65,23 @@ def build_tier(
         # must not decide which n-grams exist (no selection leakage).
         train = snapshot[snapshot[SPLIT] == "train"][TEXT].astype(str).tolist()
         tfidf = TfidfFeaturizer.fit(spec.tfidf, train)
-        bag = HashedBagNet(tfidf.n_features, spec.embed_dim, num_classes, mode="sum")
+        static = distilled(cache_dir) if spec.static_embeddings else None
+        static_dim = static.dim if static is not None else 0
+        bag = HashedBagNet(
+            tfidf.n_features, spec.embed_dim, num_classes, mode="sum", static_dim=static_dim
+        )
         return TierParts(
-            TfidfBagDataModule(snapshot, labels, tfidf, **common),
+            TfidfBagDataModule(snapshot, labels, tfidf, static=static, **common),
             HashedBagLitModule(bag, num_classes, class_weights, plan.lr, spec.seed),
             {
                 "tfidf": spec.tfidf,
                 "n_features": tfidf.n_features,
                 "embed_dim": spec.embed_dim,
+                "static_dim": static_dim or None,
                 "weights": ["model.safetensors"],
             },
             tfidf,
+            static,
         )
 
     head = ClassifierHead(num_classes, EMBEDDING_DIM, spec.head_hidden, spec.dropout)

@@ -360,7 +360,7 @@ def train(
         },
         **parts.bundle_fields,
     )
-    bundle_dir = save_bundle(net, bundle, work_dir / "bundle", parts.featurizer)
+    bundle_dir = save_bundle(net, bundle, work_dir / "bundle", parts.featurizer, parts.static)
     (work_dir / "run.json").write_text(json.dumps({"fingerprint": fingerprint, "completed": True}))
     return TrainResult(
         tier=spec.tier,

@@ -55,9 +55,11 @@ BETTER = " Still, it was truly wonderful, moving and beautifully acted."
 
 
 # Largest and median P(positive) spread across names per template. Measured on these
-# fixtures: fast max 0.33 / median 0.12 (its character n-grams of a name carry a little of
-# the training set's sentiment), accurate max 0.09 / median 0.07.
-NAME_SHIFT_BOUNDS = {"fast": (0.45, 0.2), "accurate": (0.2, 0.12)}
+# fixtures: fast max 0.27 / median 0.24 (its character n-grams of a name, and since the
+# static embeddings the name's MiniLM token vector, carry a little of the training set's
+# sentiment: the bag alone gave max 0.33 / median 0.12, so the lean is wider but shallower),
+# accurate max 0.09 / median 0.07.
+NAME_SHIFT_BOUNDS = {"fast": (0.4, 0.32), "accurate": (0.2, 0.12)}
 
 
 @pytest.fixture(scope="module", params=["fast", "accurate"])

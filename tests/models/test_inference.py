@@ -8,6 +8,7 @@ a subprocess, MiniLM from the installed wheel (accurate tier).
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from models.inference import (
     load_predictor,
 )
 from models.reports import ClassificationReport
+from models.static_embeddings import STATIC_DIR, distilled
 from models.tfidf import FEATURIZER_FILE, TfidfFeaturizer
 
 
@@ -42,7 +44,9 @@ def val_texts(snapshot):
 def test_fast_round_trip_is_identical(fast_result, fast_snapshot):
     texts, _ = val_texts(fast_snapshot)
     featurizer = TfidfFeaturizer.load(fast_result.bundle_dir)
-    in_memory = BagScorer(fast_result.bundle, fast_result.net, featurizer=featurizer)
+    static = distilled(Path(os.environ["DRIFTWISE_STATIC_CACHE"]))  # what training read
+    assert fast_result.bundle.static_dim == static.dim
+    in_memory = BagScorer(fast_result.bundle, fast_result.net, featurizer=featurizer, static=static)
     before = BagPredictor(fast_result.bundle, in_memory).predict_proba(texts)
     loaded = load_predictor(fast_result.bundle_dir)
     assert loaded.labels == fast_result.labels and loaded.tier == "fast"
@@ -143,7 +147,10 @@ def test_bundles_hold_only_json_and_safetensors(fast_result, accurate_result):
         files = sorted(p.name for p in result.bundle_dir.iterdir())
         config = read_bundle_config(result.bundle_dir)
         featurizer = [FEATURIZER_FILE] if config.architecture == "tfidf_bag" else []
-        assert files == sorted(["config.json", *config.weights, *featurizer])
+        static = [STATIC_DIR] if config.static_dim else []
+        assert files == sorted(["config.json", *config.weights, *featurizer, *static])
+        for path in (result.bundle_dir / STATIC_DIR).glob("*"):  # model2vec's save: no pickle
+            assert path.suffix in (".json", ".safetensors", ".md"), path
         for name in config.weights:
             with safe_open(str(result.bundle_dir / name), framework="pt") as fh:
                 assert list(fh.keys())
@@ -152,6 +159,7 @@ def test_bundles_hold_only_json_and_safetensors(fast_result, accurate_result):
     fast = read_bundle_config(fast_result.bundle_dir)
     assert fast.architecture == "tfidf_bag" and fast.tfidf == fast_result.spec.tfidf
     assert fast.n_features == TfidfFeaturizer.load(fast_result.bundle_dir).n_features
+    assert fast.static_dim == 256  # the static embeddings travel with the bundle
     frozen = read_bundle_config(accurate_result.bundle_dir)
     assert frozen.architecture == "frozen_encoder" and frozen.encoder is not None
     assert frozen.encoder.weights == "package"
