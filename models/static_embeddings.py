@@ -15,7 +15,7 @@ serves exactly what it was trained with.
 """
 
 import logging
-import os
+import random
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 from filelock import FileLock
 
 from models.bundle import ENCODER_PACKAGE
@@ -49,32 +50,37 @@ def cache_key() -> str:
     return f"minilm-{version(ENCODER_PACKAGE)}-m2v-{version('model2vec')}-pca{PCA_DIMS}"
 
 
-_LOADED: dict[Path, "StaticModel"] = {}
+# One per process, whatever the cache root: the result depends only on the installed packages.
+_LOADED: dict[str, "StaticModel"] = {}
 
 
 def distilled(cache_root: Path) -> "StaticModel":
     """The static model for this install, distilled on first use into
     `cache_root/static/<cache_key>` (written aside, then moved; a file lock keeps two
-    processes from distilling at once) and loaded from there after.
-
-    `DRIFTWISE_STATIC_CACHE` names another root to share between runtime homes (the test
-    suite shares one): the result depends only on the installed packages."""
-    root = os.environ.get("DRIFTWISE_STATIC_CACHE") or cache_root
-    target = Path(root) / STATIC_DIR / cache_key()
-    if target in _LOADED:
-        return _LOADED[target]
+    processes from distilling at once), loaded from there by later processes, and kept in
+    memory for the rest of this one."""
+    key = cache_key()
+    if key in _LOADED:
+        return _LOADED[key]
+    target = Path(cache_root) / STATIC_DIR / key
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
         if not (target / "config.json").exists():
             from model2vec.distill import distill
 
             log.info("distilling static embeddings from %s (once per home)", _source())
-            model = distill(model_name=str(_source()), pca_dims=PCA_DIMS)
+            # Called inside a seeded training run: the distillation must not move the global
+            # RNGs, or a run that distils and one that finds the cache would train differently.
+            py_state, np_state = random.getstate(), np.random.get_state()
+            with torch.random.fork_rng():
+                model = distill(model_name=str(_source()), pca_dims=PCA_DIMS)
+            random.setstate(py_state)
+            np.random.set_state(np_state)
             with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
                 model.save_pretrained(tmp)
                 shutil.rmtree(target, ignore_errors=True)
                 shutil.copytree(tmp, target)
-    _LOADED[target] = model = load(target)
+    _LOADED[key] = model = load(target)
     return model
 
 

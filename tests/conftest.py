@@ -51,9 +51,6 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
 
 # Read once at collection: tests later point DRIFTWISE_HOME at temp homes.
 CACHE_DIR = Path(os.environ.get("DRIFTWISE_HOME", REPO_ROOT / ".driftwise")) / "cache"
-# One distillation of the fast tier's static embeddings for every temp home, test process
-# and Dagster run subprocess of the session (models/static_embeddings.py).
-os.environ.setdefault("DRIFTWISE_STATIC_CACHE", str(CACHE_DIR))
 
 
 @pytest.fixture(scope="session")

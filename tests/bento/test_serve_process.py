@@ -3,9 +3,9 @@ with the batcher) started the way `driftwise serve --detach` starts it
 (orchestration/cli/serve.py), on the TREC models of tests/served_models.py promoted to
 champion in the real embedded MLflow. Checks: /readyz, concurrent /classify all answered
 (texts of different requests batched into shared forwards), a lone request's latency after
-a burst back within 2x of its latency before it (relative, same run: no learned wait left
-behind), a hostile body is a 4xx on the real server and an oversized declared body is a 413
-before it is sent, /metrics carries our series with cost per model version and BentoML's
+a burst back within 2x of its latency before it within seconds (relative, same run: no learned
+wait left behind), a hostile body is a 4xx on the real server and an oversized declared body is
+a 413 before it is sent, /metrics carries our series with cost per model version and BentoML's
 with the model version, the pid-file stop frees the port."""
 
 import json
@@ -122,11 +122,18 @@ def test_bentoml_serve_answers_batches_and_stops(served):
 
         with ThreadPoolExecutor(32) as pool:
             burst = sum(pool.map(client, range(32)))
+        # "Within seconds": the better of two windows, 1 s and ~4 s after. A learned wait
+        # left behind lasts minutes (the bug this guards), so it fails both; one noisy
+        # window on a shared CI machine (seen: 16.7 -> 33.8 ms beside test-prod) does not.
         time.sleep(1)
-        after = lone(20)
+        windows = [lone(20)]
+        time.sleep(2)
+        windows.append(lone(20))
+        after = min(windows)
         assert burst > 32
         assert after <= 2 * before, (
-            f"lone request {before * 1000:.1f} ms before, {after * 1000:.1f} ms after"
+            f"lone request {before * 1000:.1f} ms before, "
+            f"{' / '.join(f'{w * 1000:.1f}' for w in windows)} ms after"
         )
     finally:
         assert stop_background(settings)
