@@ -2,7 +2,8 @@
 
 The two tiers:
 
-* **fast** — TF-IDF word + char n-gram bag (models.tfidf; fastText-like net). Trains in
+* **fast** — TF-IDF word + char n-gram bag (models.tfidf; fastText-like net) with static
+  embeddings beside it (models.static_embeddings: model2vec from the packaged MiniLM). Trains in
   seconds on a CPU.
   `accelerator="auto"` resolves to CPU for this tier: its steps are sparse, latency-bound
   lookups that a GPU does not speed up, and CPU keeps its results identical everywhere.
@@ -47,7 +48,9 @@ class TrainSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    tier: Tier = Field("fast", description="fast (TF-IDF n-gram bag) or accurate (MiniLM).")
+    tier: Tier = Field(
+        "fast", description="fast (TF-IDF n-gram bag + static embeddings) or accurate (MiniLM)."
+    )
     accurate_mode: AccurateMode = Field(
         "auto", description="accurate tier: auto = finetune on GPU, frozen encoder on CPU."
     )
