@@ -108,7 +108,10 @@ def test_bentoml_serve_answers_batches_and_stops(served):
                 started = time.perf_counter()
                 classify(url, [f"{next(fresh)} #{i}"])
                 took.append(time.perf_counter() - started)
-            return statistics.median(took)
+            # The lower quartile: a learned wait delays every request (the bug measured ~200 ms
+            # on each), while load from other processes on a shared CI machine (test-prod
+            # beside `make test`) adds delay to some; medians there read 17 -> 35-40 ms.
+            return statistics.quantiles(took, n=4)[0]
 
         before = lone(20)
         burst_until = time.monotonic() + 4
@@ -123,8 +126,7 @@ def test_bentoml_serve_answers_batches_and_stops(served):
         with ThreadPoolExecutor(32) as pool:
             burst = sum(pool.map(client, range(32)))
         # "Within seconds": the better of two windows, 1 s and ~4 s after. A learned wait
-        # left behind lasts minutes (the bug this guards), so it fails both; one noisy
-        # window on a shared CI machine (seen: 16.7 -> 33.8 ms beside test-prod) does not.
+        # left behind lasts minutes (the bug this guards), so it fails both.
         time.sleep(1)
         windows = [lone(20)]
         time.sleep(2)
