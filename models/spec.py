@@ -88,7 +88,7 @@ class TrainSpec(BaseModel):
     hashing: HashingConfig = Field(default_factory=HashingConfig)
     embed_dim: int = Field(32, ge=2, description="Bag embedding width (both bags).")
     # On: trained by `make run` on movies only, the bag alone scored .645 on the four-domain
-    # golden set and the cascade escalated 83% of it; with static embeddings beside it .684
+    # golden set and the cascade escalated 83% of it; with static embeddings beside it .685
     # (bench/cascade_fast_tier.py). Costs one distillation per home (~12 s) and ~15 MB a bundle.
     static_embeddings: bool = Field(
         True,

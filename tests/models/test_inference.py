@@ -18,7 +18,7 @@ import pytest
 from safetensors import safe_open
 
 from data.schema import row_id
-from models.bundle import BundleConfig, read_bundle_config, save_bundle
+from models.bundle import STATIC_DIR, BundleConfig, read_bundle_config, save_bundle
 from models.components.bag import HashedBagNet
 from models.components.wide import WideAndDeep
 from models.embedding_cache import EmbeddingCache, cache_key
@@ -31,7 +31,7 @@ from models.inference import (
     load_predictor,
 )
 from models.reports import ClassificationReport
-from models.static_embeddings import STATIC_DIR, distilled
+from models.static_embeddings import distilled
 from models.tfidf import FEATURIZER_FILE, TfidfFeaturizer
 
 

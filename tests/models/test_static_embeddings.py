@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from models import static_embeddings
+from models.bundle import STATIC_DIR
 from models.components.bag import HashedBagNet
-from models.static_embeddings import PCA_DIMS, STATIC_DIR, cache_key, distilled, embed
+from models.static_embeddings import PCA_DIMS, cache_key, distilled, embed
 
 
 def test_distilled_once_then_loaded_from_its_cache(monkeypatch, tmp_path):
